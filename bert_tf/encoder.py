@@ -10,7 +10,12 @@ from typing import Any
 import keras
 
 from bert_tf.config import BertConfig
-from bert_tf.layers import BertEmbeddings, BertPooler, TransformerEncoderBlock, attention_bias_from_mask
+from bert_tf.layers import (
+    BertEmbeddings,
+    BertPooler,
+    TransformerEncoderBlock,
+    attention_bias_from_mask,
+)
 
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 

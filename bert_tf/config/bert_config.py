@@ -24,8 +24,11 @@ from typing import Any
 # two main sources use the same string "gelu" for different functions.
 ACTIVATIONS = ("gelu_tanh", "gelu_erf", "relu", "silu", "tanh")
 
-_GOOGLE_ACT_IN = {"gelu": "gelu_tanh", "relu": "relu", "tanh": "tanh"}
-_GOOGLE_ACT_OUT = {"gelu_tanh": "gelu", "relu": "relu", "tanh": "tanh"}
+# google-research defines "gelu" (tanh approximation), "relu", "tanh" and "linear". Other
+# activations are written under bert_tf's explicit name: the original code then refuses the
+# file ("Unsupported activation") instead of silently computing a different function.
+_GOOGLE_ACT_IN = {"gelu": "gelu_tanh", **{name: name for name in ACTIVATIONS}}
+_GOOGLE_ACT_OUT = {"gelu_tanh": "gelu", **{name: name for name in ACTIVATIONS if name != "gelu_tanh"}}
 _HF_ACT_IN = {
     "gelu": "gelu_erf",
     "gelu_new": "gelu_tanh",
@@ -218,19 +221,13 @@ class BertConfig:
         act = values["hidden_act"]
         if act not in _GOOGLE_ACT_IN:
             raise ConfigError(
-                f"{source}: hidden_act {act!r} is not one google-research BERT defines "
-                f"({sorted(_GOOGLE_ACT_IN)})"
+                f"{source}: unknown hidden_act {act!r}; known: {sorted(_GOOGLE_ACT_IN)}"
             )
         values["hidden_act"] = _GOOGLE_ACT_IN[act]
         return cls(**values, extra=extra)
 
     def to_google_dict(self) -> dict[str, Any]:
         """The dict of a google-research `bert_config.json` for this config."""
-        if self.hidden_act not in _GOOGLE_ACT_OUT:
-            raise ConfigError(
-                f"hidden_act {self.hidden_act!r} has no name in google-research bert_config.json "
-                f"(only {sorted(_GOOGLE_ACT_OUT)}); save in Hugging Face format instead"
-            )
         out = {f: getattr(self, f) for f in _GOOGLE_FIELDS}
         out["hidden_act"] = _GOOGLE_ACT_OUT[self.hidden_act]
         if self.layer_norm_eps != 1e-12:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from bert_tf.layers.activations import get_activation
@@ -148,7 +149,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         query = query * ops.cast(1.0 / math.sqrt(d), query.dtype)
         logits = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))  # [B, N, S, S]
         logits = ops.cast(logits, "float32") + attention_bias
-        probs = ops.cast(ops.softmax(logits, axis=-1), value.dtype)
+        probs = ops.cast(tf.nn.softmax(logits, axis=-1), value.dtype)
         probs = self.attention_probs_dropout(probs, training=training)
         context = ops.matmul(probs, value)  # [B, N, S, D]
         context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, seq, n * d))

@@ -1,0 +1,35 @@
+"""The `bert-tf` command: one entry point, one subcommand per tool.
+
+Each subcommand lives in its own module exposing `main(argv) -> int`; `scripts/*.py` are thin
+wrappers around the same functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# subcommand -> (module, one-line description)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("bert_tf.convert", "convert checkpoints between google-research, Hugging Face and Keras"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: bert-tf <command> [options]\n\ncommands:")
+        for name, (_, text) in SUBCOMMANDS.items():
+            print(f"  {name:<26} {text}")
+        print("\nRun `bert-tf <command> --help` for a command's options.")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(f"bert-tf: unknown command {name!r}; choose from {sorted(SUBCOMMANDS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
