@@ -1,0 +1,103 @@
+"""Keras's `AdamW` and `Lamb` on bert_tf's gradient pipeline.
+
+Their update rules are Keras's, unchanged (both bias-correct; `Lamb` applies the weight decay
+decoupled, outside its trust ratio, unlike the LAMB paper). What bert_tf adds is
+`GlobalGradientMixin`: clipping of the global-batch gradient after the cross-replica
+all-reduce, gradient accumulation that works under `MirroredStrategy`, weight-decay
+exclusions matched on variable paths (serialized with the optimizer) and schedules evaluated
+at update steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+
+from bert_tf.optimization.gradient_pipeline import (
+    DEFAULT_WEIGHT_DECAY_EXCLUSIONS,
+    GlobalGradientMixin,
+)
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
+    """`keras.optimizers.AdamW` (bias-corrected Adam, decoupled weight decay) for BERT.
+
+    Args:
+        learning_rate: float or `LearningRateSchedule`, evaluated at `iterations`.
+        weight_decay: decoupled weight-decay rate.
+        beta_1, beta_2, epsilon: Adam constants (Keras's defaults are 0.9, 0.999, 1e-7;
+            pass BERT's ε = 1e-6 explicitly, as `build_optimizer` does).
+        weight_decay_exclusions: regular expressions searched in variable paths.
+        global_clipnorm: joint L2-norm clip of all gradients; `None` disables it.
+        **kwargs: other `keras.optimizers.AdamW` arguments (`amsgrad`,
+            `gradient_accumulation_steps`, ...).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4,
+        weight_decay: float = 0.01,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-6,
+        weight_decay_exclusions: Sequence[str] | None = DEFAULT_WEIGHT_DECAY_EXCLUSIONS,
+        global_clipnorm: float | None = 1.0,
+        name: str = "adamw",
+        **kwargs: Any,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_decay_exclusions=weight_decay_exclusions,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class Lamb(GlobalGradientMixin, keras.optimizers.Lamb):
+    """`keras.optimizers.Lamb` (layer-wise trust ratio on the bias-corrected Adam step).
+
+    Keras's `Lamb` takes `weight_decay` as a decoupled decay applied before, and outside, the
+    trust-ratio step (You et al., 2020 put it inside); the decay still honours
+    `weight_decay_exclusions`.
+
+    Args:
+        learning_rate: float or `LearningRateSchedule`, evaluated at `iterations`.
+        weight_decay: decoupled weight-decay rate.
+        beta_1, beta_2, epsilon: Adam constants.
+        weight_decay_exclusions: regular expressions searched in variable paths.
+        global_clipnorm: joint L2-norm clip of all gradients; `None` disables it.
+        **kwargs: other `keras.optimizers.Lamb` arguments.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+        weight_decay: float = 0.01,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-6,
+        weight_decay_exclusions: Sequence[str] | None = DEFAULT_WEIGHT_DECAY_EXCLUSIONS,
+        global_clipnorm: float | None = 1.0,
+        name: str = "lamb",
+        **kwargs: Any,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_decay_exclusions=weight_decay_exclusions,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )

@@ -1,0 +1,130 @@
+"""The shared gradient pipeline: accumulation, schedules on update steps, parity with Keras's
+own AdamW/Lamb update rules, and the Keras 3.15 behaviours it replaces (checked live)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_tf.optimization import AdamW, AdamWeightDecay, Lamb, variable_path
+from tests.optimization.testlib import batch, build_tagger, gradients
+
+EXCLUDE = ("LayerNorm", "layer_norm", "bias")
+
+
+def _weights(model):
+    return [v.numpy() for v in model.trainable_variables]
+
+
+def test_keras_exclude_from_weight_decay_matches_names_not_paths():
+    """Keras 3.15 searches `variable.name` ('gamma'), so LayerNorm is decayed; we search paths."""
+    model = build_tagger()
+    keras_adamw = keras.optimizers.AdamW(weight_decay=0.01)
+    keras_adamw.exclude_from_weight_decay(var_names=list(EXCLUDE))
+    keras_adamw.build(model.trainable_variables)
+    ours = AdamW(weight_decay=0.01)
+    ours.build(model.trainable_variables)
+    layer_norm = [v for v in model.trainable_variables if "layer_norm" in v.path]
+    assert len(layer_norm) == 10
+    assert all(keras_adamw._use_weight_decay(v) for v in layer_norm)  # Keras: decayed
+    assert not any(p in ours.decayed_variable_paths() for p in map(variable_path, layer_norm))
+
+
+def test_schedule_counts_updates_not_micro_batches():
+    var = keras.Variable(np.ones(3, np.float32), name="kernel")
+    schedule = keras.optimizers.schedules.PolynomialDecay(
+        1.0, decay_steps=100, end_learning_rate=0.0
+    )
+    ours = AdamWeightDecay(schedule, gradient_accumulation_steps=4)
+    stock = keras.optimizers.AdamW(schedule, gradient_accumulation_steps=4)
+    for _ in range(8):
+        for opt in (ours, stock):
+            opt.apply_gradients([(tf.ones(3), var)])
+    assert int(ours.iterations) == 2
+    assert float(ours.learning_rate) == pytest.approx(0.98)  # schedule(2 updates)
+    assert float(stock.learning_rate) == pytest.approx(0.92)  # Keras: schedule(8 micro-batches)
+
+
+def test_accumulation_equals_one_large_batch():
+    """2 micro-batches of 4 per update == batches of 8: same clipped mean gradient and step."""
+    big_model, acc_model = build_tagger(seed=2, num_layers=1), build_tagger(seed=2, num_layers=1)
+    big_opt = AdamWeightDecay(3e-3)
+    acc_opt = AdamWeightDecay(3e-3, gradient_accumulation_steps=2)
+    for seed in range(3):
+        features, labels = batch(seed, size=8)
+        _, grads = gradients(big_model, features, labels)
+        big_opt.apply_gradients(zip(grads, big_model.trainable_variables, strict=False))
+        for half in (slice(0, 4), slice(4, 8)):
+            part = {k: v[half] for k, v in features.items()}
+            _, grads = gradients(acc_model, part, labels[half])
+            acc_opt.apply_gradients(zip(grads, acc_model.trainable_variables, strict=False))
+        # Equal up to float32 summation order, which the 1/ε of coordinates with ~zero
+        # gradient amplifies to a few 1e-7.
+        for a, b in zip(_weights(big_model), _weights(acc_model), strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert int(acc_opt.iterations) == int(big_opt.iterations) == 3
+    assert all(np.all(a.numpy() == 0) for a in acc_opt._accumulated_gradients)
+
+
+def test_accumulated_micro_batches_do_not_move_the_weights():
+    model = build_tagger(seed=2, num_layers=1)
+    before = _weights(model)
+    optimizer = AdamWeightDecay(1e-2, gradient_accumulation_steps=3)
+    for seed in range(2):
+        _, grads = gradients(model, *batch(seed))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=False))
+    for a, b in zip(before, _weights(model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(optimizer.iterations) == 0 and int(optimizer._iterations) == 2
+
+
+@pytest.mark.parametrize(
+    "ours_cls, keras_cls", [(AdamW, keras.optimizers.AdamW), (Lamb, keras.optimizers.Lamb)]
+)
+def test_keras_update_rules_are_unchanged_on_one_device(ours_cls, keras_cls):
+    """Same exclusions (as a variable list for Keras), same clip: identical trajectories.
+
+    Gradients are passed dense: for the embedding's IndexedSlices gradient Keras squares each
+    slice before summing repeated token ids (see the next test), bert_tf densifies first.
+    """
+    ours_model, keras_model = build_tagger(seed=4, num_layers=1), build_tagger(seed=4, num_layers=1)
+    ours = ours_cls(2e-3, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0)
+    stock = keras_cls(2e-3, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0)
+    stock.exclude_from_weight_decay(
+        var_list=[v for v in keras_model.trainable_variables if any(e in v.path for e in EXCLUDE)]
+    )
+    for seed in range(4):
+        for model, opt in ((ours_model, ours), (keras_model, stock)):
+            _, grads = gradients(model, *batch(seed), scale=0.05 if seed % 2 else 2.0)
+            grads = [tf.convert_to_tensor(g) for g in grads]
+            opt.apply_gradients(zip(grads, model.trainable_variables, strict=False))
+    for a, b in zip(_weights(ours_model), _weights(keras_model), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
+
+
+def test_bert_adamw_differs_from_keras_adamw_by_bias_correction():
+    """The first step of google-research's rule is ~3.16·lr per unit gradient; Keras's is lr."""
+    a = keras.Variable(np.zeros(2, np.float32), name="kernel")
+    b = keras.Variable(np.zeros(2, np.float32), name="kernel")
+    AdamWeightDecay(0.1, weight_decay=0.0).apply_gradients([(tf.constant([0.6, 0.8]), a)])
+    keras.optimizers.AdamW(0.1, weight_decay=0.0, epsilon=1e-6).apply_gradients(
+        [(tf.constant([0.6, 0.8]), b)]
+    )
+    np.testing.assert_allclose(a.numpy(), -0.1 * 0.1 / np.sqrt(0.001), rtol=1e-4)
+    np.testing.assert_allclose(b.numpy(), [-0.1, -0.1], rtol=1e-4)
+
+
+def test_repeated_embedding_rows_get_the_square_of_the_summed_gradient():
+    """A token id seen twice (slices 1 and 2): v must grow with (1+2)² = 9, as google-research
+    computes it on the dense gradient; Keras's own sparse Adam uses 1² + 2² = 5."""
+    gradient = tf.IndexedSlices(
+        tf.constant([[1.0], [2.0]]), tf.constant([0, 0]), tf.constant([2, 1])
+    )
+    ours_table = keras.Variable(np.zeros((2, 1), np.float32), name="word_embeddings")
+    keras_table = keras.Variable(np.zeros((2, 1), np.float32), name="word_embeddings")
+    ours = AdamWeightDecay(0.1, weight_decay=0.0, global_clipnorm=None)
+    stock = keras.optimizers.Adam(0.1)
+    ours.apply_gradients([(gradient, ours_table)])
+    stock.apply_gradients([(gradient, keras_table)])
+    np.testing.assert_allclose(ours._adam_v[0].numpy()[0], [0.001 * 9], rtol=1e-4)
+    np.testing.assert_allclose(stock.variables[3].numpy()[0], [0.001 * 5], rtol=1e-4)  # velocity
