@@ -11,7 +11,14 @@ import sys
 
 # subcommand -> (module, one-line description)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "pretrain": ("bert_tf.training.pretrain_cli", "pre-train BERT (MLM + NSP) from YAML configs"),
+    "create-pretraining-data": (
+        "bert_tf.data.pretraining.create_pretraining_data",
+        "write NSP/MLM pre-training TFRecords from text",
+    ),
+    "build-vocab": ("bert_tf.text.build_vocab", "learn a WordPiece vocab.txt from text or TFDS"),
     "convert": ("bert_tf.convert", "convert checkpoints between google-research, Hugging Face and Keras"),
+    "evaluate-squad": ("bert_tf.metrics.squad", "official SQuAD v1.1/v2.0 evaluation of predictions.json"),
 }
 
 

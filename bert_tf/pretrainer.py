@@ -18,20 +18,22 @@ from bert_tf.layers import BertMaskedLMHead, BertNextSentenceHead
 LABEL_NAMES = ("masked_lm_ids", "masked_lm_weights", "next_sentence_labels")
 
 
-def pretraining_losses(labels: dict[str, Any], outputs: dict[str, Any]) -> dict[str, tf.Tensor]:
-    """The pre-training losses and accuracy counts of google-research BERT.
+def pretraining_loss_sums(labels: dict[str, Any], outputs: dict[str, Any]) -> dict[str, tf.Tensor]:
+    """Per-batch sums from which the pre-training losses and accuracies are formed.
 
-    MLM loss = sum(w · NLL) / (sum(w) + 1e-5) over the real predictions (`masked_lm_weights`
-    is 1.0 for a real prediction, 0.0 for padding); NSP loss = mean cross-entropy.
+    Kept as sums so that a distributed step can divide by the *global* batch's counts
+    (`bert_tf.training.pretrain_step`), which makes N replicas compute exactly the loss of
+    one device on the same global batch.
 
     Args:
-        labels: `masked_lm_ids` int [B, P], `masked_lm_weights` float [B, P],
-            `next_sentence_labels` int [B] (0 = IsNext, 1 = random).
+        labels: `masked_lm_ids` int [B, P], `masked_lm_weights` float [B, P] (1.0 for a real
+            prediction, 0.0 for padding), `next_sentence_labels` int [B] (0 = IsNext,
+            1 = random).
         outputs: `mlm_logits` float32 [B, P, V], `nsp_logits` float32 [B, 2].
 
     Returns:
-        float32 scalars `loss` (MLM + NSP), `mlm_loss`, `nsp_loss`, and per-batch sums for
-        metrics: `mlm_correct`, `mlm_count` (weighted), `nsp_correct`, `nsp_count`.
+        float32 scalars: `mlm_nll` (Σ w·NLL), `mlm_count` (Σ w), `mlm_correct` (Σ w·hit),
+        `nsp_nll` (Σ NLL), `nsp_count` (B), `nsp_correct`.
     """
     mlm_logits = ops.cast(outputs["mlm_logits"], "float32")
     nsp_logits = ops.cast(outputs["nsp_logits"], "float32")
@@ -40,22 +42,33 @@ def pretraining_losses(labels: dict[str, Any], outputs: dict[str, Any]) -> dict[
     nsp_labels = ops.cast(ops.reshape(labels["next_sentence_labels"], (-1,)), "int32")
 
     mlm_nll = keras.losses.sparse_categorical_crossentropy(mlm_ids, mlm_logits, from_logits=True)
-    mlm_count = ops.sum(weights)
-    mlm_loss = ops.sum(mlm_nll * weights) / (mlm_count + 1e-5)
     nsp_nll = keras.losses.sparse_categorical_crossentropy(nsp_labels, nsp_logits, from_logits=True)
-    nsp_loss = ops.mean(nsp_nll)
-
     mlm_hit = ops.cast(ops.equal(ops.argmax(mlm_logits, axis=-1), mlm_ids), "float32")
     nsp_hit = ops.cast(ops.equal(ops.argmax(nsp_logits, axis=-1), nsp_labels), "float32")
     return {
-        "loss": mlm_loss + nsp_loss,
-        "mlm_loss": mlm_loss,
-        "nsp_loss": nsp_loss,
+        "mlm_nll": ops.sum(mlm_nll * weights),
+        "mlm_count": ops.sum(weights),
         "mlm_correct": ops.sum(mlm_hit * weights),
-        "mlm_count": mlm_count,
-        "nsp_correct": ops.sum(nsp_hit),
+        "nsp_nll": ops.sum(nsp_nll),
         "nsp_count": ops.cast(ops.shape(nsp_labels)[0], "float32"),
+        "nsp_correct": ops.sum(nsp_hit),
     }
+
+
+def pretraining_losses(labels: dict[str, Any], outputs: dict[str, Any]) -> dict[str, tf.Tensor]:
+    """The pre-training losses of google-research BERT for one batch.
+
+    MLM loss = Σ w·NLL / (Σ w + 1e-5) over the real predictions (`masked_lm_weights`);
+    NSP loss = mean cross-entropy; `loss` = MLM + NSP. Inputs as `pretraining_loss_sums`.
+
+    Returns:
+        float32 scalars `loss`, `mlm_loss`, `nsp_loss`, plus the sums of
+        `pretraining_loss_sums` (for accuracies).
+    """
+    sums = pretraining_loss_sums(labels, outputs)
+    mlm_loss = sums["mlm_nll"] / (sums["mlm_count"] + 1e-5)
+    nsp_loss = sums["nsp_nll"] / sums["nsp_count"]
+    return {"loss": mlm_loss + nsp_loss, "mlm_loss": mlm_loss, "nsp_loss": nsp_loss, **sums}
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")

@@ -37,6 +37,7 @@ CheckpointFormat = Literal["huggingface", "google"]
 
 __all__ = [
     "CheckpointError",
+    "load_pretrained_encoder",
     "detect_format",
     "load_encoder",
     "load_pretrainer",
@@ -161,5 +162,41 @@ def save_google(model: BertEncoder | BertPretrainer, directory: str | os.PathLik
     return directory
 
 
+def load_pretrained_encoder(path: str | os.PathLike, **kwargs) -> BertEncoder:
+    """A pre-trained `BertEncoder` from any source fine-tuning starts from.
+
+    Accepts a bert_tf pre-training run directory (its `final/encoder.keras`), a `.keras`
+    file holding a `BertEncoder` or `BertPretrainer`, a Hugging Face directory, or a
+    google-research checkpoint directory/prefix. `kwargs` go to `load_encoder`.
+    """
+    import keras
+
+    path = Path(path)
+    candidates = [path / "final" / "encoder.keras", path / "encoder.keras"] if path.is_dir() else []
+    keras_file = next((c for c in candidates if c.is_file()), None)
+    if keras_file is None and path.suffix == ".keras":
+        if not path.is_file():
+            raise CheckpointError(f"{path}: file not found")
+        keras_file = path
+    if keras_file is not None:
+        model = keras.saving.load_model(keras_file)
+        if isinstance(model, BertPretrainer):
+            return model.encoder
+        if not isinstance(model, BertEncoder):
+            raise CheckpointError(f"{keras_file}: holds a {type(model).__name__}, not a BERT encoder")
+        return model
+    return load_encoder(path, **kwargs)
+
+
+def find_vocabulary(path: str | os.PathLike) -> Path | None:
+    """The `vocab.txt` shipped with a checkpoint (beside it, or in a run's `final/`), if any."""
+    path = Path(path)
+    directory = path if path.is_dir() else path.parent
+    for candidate in (directory / "vocab.txt", directory / "final" / "vocab.txt"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 # Shapes are public so that tests and tools can list what a checkpoint must hold.
-__all__ += ["encoder_weight_shapes", "head_weight_shapes"]
+__all__ += ["encoder_weight_shapes", "find_vocabulary", "head_weight_shapes"]

@@ -37,6 +37,9 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        # A value whose own type is one of the options keeps it (3 stays int in int | float).
+        if type(value) in args and type(value) in (bool, int, float, str):
+            return value
         errors = []
         for option in args:
             if option is type(None):

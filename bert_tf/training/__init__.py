@@ -1,0 +1,1 @@
+"""Training loops: pre-training (`pretrain_loop`) and its configuration."""
