@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import logging
 
+import pytest
 import yaml
 
 from bert_tf.training.pretrain_cli import load_pretrain_config, main
@@ -123,3 +124,14 @@ def test_corrupt_tfrecords_name_the_file(shared_data, tmp_path, capsys):
     config["data"].update({"source": "tfrecords", "inputs": [str(out)]})
     code, err = run(tmp_path, config, capsys)
     assert code == 2 and shard.name in err, err
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "wiki_mini.yaml", "bert_base_two_phase.yaml"])
+def test_shipped_configs_are_valid(name):
+    from tests.conftest import REPO_ROOT
+
+    config = load_pretrain_config([str(REPO_ROOT / "configs/pretrain" / name)], [])
+    assert config.optimizer.total_steps >= config.total_steps
+    if name == "bert_base_two_phase.yaml":
+        assert [p.max_seq_length for p in config.phases] == [128, 512]
+        assert config.total_steps == 1_000_000 and config.optimizer.warmup_steps == 10_000
