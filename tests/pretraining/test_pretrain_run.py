@@ -170,3 +170,26 @@ def test_two_phase_recipe_carries_weights_and_optimizer_state(tiny):
     assert rows[-1]["tokens_per_second"] / rows[-1]["examples_per_second"] == pytest.approx(64)
     assert rows[0]["tokens_per_second"] / rows[0]["examples_per_second"] == pytest.approx(32)
     assert "phase 2/2" in done.stdout + done.stderr
+
+
+def test_builtin_python_docs_corpus_trains(tiny, shared_data):
+    """The README's main job reads Python's own documentation; here with the real vocabulary
+    (learning one is covered by tests/text) and a few steps."""
+    path = tiny(data={"source": "python_docs", "inputs": [], "eval_documents": 10, "eval_examples": 16},
+                phases=[{"steps": 4, "max_seq_length": 64, "global_batch_size": 8}],
+                runtime={"log_every": 2, "checkpoint_every": 4, "eval_every": 0,
+                         "progress_bar": False, "deterministic": False})
+    done = run_cli(["--config", str(path)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"nsp_accuracy"' in done.stdout and "final model:" in done.stdout
+
+
+@pytest.mark.slow
+def test_readme_main_job_as_written(tmp_path):
+    """`python scripts/pretrain.py` with no arguments: learns a vocabulary from Python's
+    documentation and pre-trains BERT-Tiny for 300 steps (several minutes)."""
+    done = run_cli(["--run-dir", str(tmp_path / "default")], timeout=3600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout[: done.stdout.index("\nwrote to")])
+    assert summary["train"]["loss"] < 8.0  # below the uniform loss ln(|vocab|) + ln 2
+    assert (tmp_path / "default" / "final" / "encoder.keras").is_file()

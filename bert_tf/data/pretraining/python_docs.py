@@ -11,6 +11,7 @@ with no download.
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import os
 import re
@@ -48,8 +49,10 @@ def _is_prose(paragraph: str) -> bool:
     return len(words) >= 6 and code_marks <= len(words) // 3 and text[-1] in ".!?:)\""
 
 
+@functools.lru_cache(maxsize=4096)
 def module_prose(path: str) -> str:
-    """The prose paragraphs of one module's docstrings, one paragraph per line."""
+    """The prose paragraphs of one module's docstrings, one paragraph per line (cached: a
+    training run reads the corpus once per pass and once more for held-out pairs)."""
     try:
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read(), filename=path)
