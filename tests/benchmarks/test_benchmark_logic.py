@@ -1,0 +1,200 @@
+"""The benchmark harness's arithmetic and decisions, without running any model.
+
+FLOP counts are checked against an independent enumeration of every matmul; the memory
+search against a simulated machine; not-yet-implemented bert_tf sides must be reported with
+their own status and never enter a ratio.
+"""
+
+import argparse
+import importlib.util
+
+import pytest
+
+from benchmarks import finetune_sst2, memory, pretrain_step, serving, worker
+from benchmarks.common import (
+    attention_flop_share,
+    model_config,
+    num_masked_positions,
+    pretraining_step_flops,
+    selected_workload_frameworks,
+    summarize,
+    synthetic_pretraining_batch,
+)
+from benchmarks.cost_growth import fit_linear
+from benchmarks.run_all import build_parser, missing_frameworks, resolve
+
+
+def enumerated_training_flops(config, batch, seq, masked):
+    """2·m·k·n for every matmul of the forward pass, listed one by one; training = 3x."""
+    h, i, v = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    heads = config["num_attention_heads"]
+    d = h // heads
+    matmuls = []
+    for _ in range(config["num_hidden_layers"]):
+        matmuls += [(seq, h, h)] * 4  # query, key, value, attention output
+        matmuls += [(seq, h, i), (seq, i, h)]  # feed-forward in and out
+        matmuls += [(seq, d, seq)] * heads + [(seq, seq, d)] * heads  # scores, context
+    matmuls += [(1, h, h), (1, h, 2)]  # pooler on [CLS], NSP
+    matmuls += [(masked, h, h), (masked, h, v)]  # MLM transform, tied output projection
+    return 3 * batch * sum(2 * m * k * n for m, k, n in matmuls)
+
+
+@pytest.mark.parametrize("size", ["tiny", "mini", "base"])
+@pytest.mark.parametrize("seq", [128, 512])
+def test_flop_formula_matches_enumerated_matmuls(size, seq):
+    config = model_config(size)
+    masked = num_masked_positions(seq)
+    assert pretraining_step_flops(config, 32, seq, masked) == enumerated_training_flops(
+        config, 32, seq, masked
+    )
+
+
+def test_flop_formula_agrees_with_the_issue_utilisation():
+    # Issue 7: keras-hub Mini fp32 3970 tokens/s = 52 % of a 210 GFLOP/s peak.
+    per_token = pretraining_step_flops(model_config("mini"), 32, 128, 20) / (32 * 128)
+    assert 3970 * per_token / 210e9 == pytest.approx(0.52, abs=0.01)
+
+
+def test_masked_positions_follow_google_research():
+    assert [num_masked_positions(s) for s in (128, 256, 512)] == [20, 40, 80]
+    with pytest.raises(ValueError, match="at least 3"):
+        num_masked_positions(2)
+
+
+def test_attention_share_grows_with_length():
+    base = model_config("base")
+    # With I = 4H the share is S / (6H + S): 10 % at 512 for Base.
+    assert attention_flop_share(base, 512) == pytest.approx(512 / (6 * 768 + 512))
+    assert attention_flop_share(base, 128) < attention_flop_share(base, 512)
+
+
+def test_synthetic_batch_is_well_formed_and_deterministic():
+    a = synthetic_pretraining_batch(3, 16, 5, 30522, seed=1)
+    b = synthetic_pretraining_batch(3, 16, 5, 30522, seed=1)
+    assert all((a[k] == b[k]).all() for k in a)
+    assert (a["input_word_ids"][:, 0] == 101).all() and (a["input_word_ids"][:, -1] == 102).all()
+    for row in range(3):
+        positions = a["masked_lm_positions"][row]
+        assert len(set(positions.tolist())) == 5 and (positions[:-1] < positions[1:]).all()
+        assert (a["input_word_ids"][row, positions] == 103).all()
+        assert (a["masked_lm_ids"][row] >= 1000).all()
+
+
+def test_summarize_and_fit():
+    stats = summarize([3.0, 1.0, 2.0, 10.0])
+    assert (stats["median"], stats["min"], stats["max"], stats["n"]) == (2.5, 1.0, 10.0, 4)
+    assert stats["rel_spread"] == pytest.approx(9.0 / 2.5)
+    assert fit_linear([128, 256, 512], [3 + 0.5 * x for x in (128, 256, 512)]) == pytest.approx(
+        (3.0, 0.5)
+    )
+    assert fit_linear([128, 128], [1.0, 2.0]) is None
+    with pytest.raises(ValueError):
+        summarize([])
+
+
+def test_percentiles_use_nearest_rank():
+    stats = serving.percentiles([i / 1000 for i in range(1, 101)])  # 1..100 ms
+    assert (stats["p50_ms"], stats["p99_ms"], stats["n"]) == pytest.approx((50, 99, 100))
+
+
+def test_workload_framework_selection():
+    names = ("bert_tf", "keras_hub", "hf")
+    assert selected_workload_frameworks(["bert_tf"], names) == ["bert_tf"]
+    assert selected_workload_frameworks(["bert_tf", "hf_shipped"], names) == ["bert_tf", "hf"]
+
+
+def test_missing_peers_are_reported_and_skipped(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "torch" else real(name)
+    )
+    missing = missing_frameworks()
+    assert set(missing) >= {"hf_best", "hf_shipped"} and "bert_tf" not in missing
+    opts = resolve(build_parser().parse_args(["--quick"]))
+
+    class NoRunner:
+        def run(self, *args, **kwargs):
+            raise AssertionError("a missing framework must not be started")
+
+    job = pretrain_step.measure(
+        opts, NoRunner(), missing, "hf_best", size="tiny", seq=32, batch=4, precision="fp32"
+    )
+    assert job["status"] == "skipped" and "torch" in job["error"]
+
+
+def test_not_implemented_is_a_status_and_never_a_ratio(shared_data):
+    params = {
+        "framework": "bert_tf",
+        "train_file": str(shared_data / finetune_sst2.TRAIN_FILE),
+        "examples": 8,
+    }
+    outcome = worker._run("benchmarks.finetune_sst2:worker", params)
+    assert outcome["status"] == "not_implemented"
+    assert "bert_tf_sst2_epoch" in outcome["error"]
+    rows = [
+        {"framework": "bert_tf", "precision": "fp32", "status": "not_implemented"},
+        {"framework": "hf", "precision": "fp32", "status": "ok", "examples_per_s": 100.0},
+    ]
+    (comparison,) = finetune_sst2._compare(rows)
+    assert comparison["bert_tf_examples_per_s"] is None and "ratio_vs_best_peer" not in comparison
+
+
+def test_sst2_reader_reads_real_rows_and_rejects_bad_ones(shared_data, tmp_path):
+    texts, labels = finetune_sst2.read_sst2(shared_data / finetune_sst2.TRAIN_FILE, 5)
+    assert len(texts) == 5 and set(labels) <= {0, 1} and all(texts)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("sentence\tlabel\ngood one\t1\nbroken line without label\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.tsv:3"):
+        finetune_sst2.read_sst2(bad, None)
+
+
+class SimulatedMachine:
+    """A runner whose worker uses c + k·batch bytes and is killed over the RSS limit."""
+
+    def __init__(self, const, per_example):
+        self.const, self.per_example, self.batches = const, per_example, []
+
+    def run(self, task, params, *, label, rss_limit_bytes=None, timeout_s=None):
+        self.batches.append(params["batch"])
+        rss = self.const + self.per_example * params["batch"]
+        if rss_limit_bytes is not None and rss > rss_limit_bytes:
+            return {"status": "memory_limit", "error": "memory_limit: over", "params": params}
+        result = {"peak_rss_bytes": rss, "rss_after_build_bytes": self.const,
+                  "peak_rss_after_step_bytes": [rss], "step_s": [1.0]}  # fmt: skip
+        return {"status": "ok", "result": result, "params": params}
+
+
+def _memory_opts(**overrides):
+    opts = argparse.Namespace(memory_precision="fp32", bert_tf_optimizer="keras_adamw",
+                              tf_jit_compile=False, memory_budget_gib=24.0)  # fmt: skip
+    vars(opts).update(overrides)
+    return opts
+
+
+@pytest.mark.parametrize("first_batch", [32, 400])
+def test_memory_search_brackets_the_largest_fitting_batch(first_batch):
+    gib = memory.GIB
+    machine = SimulatedMachine(const=2 * gib, per_example=gib // 7)  # 142 examples fit in 22 GiB
+    budget = 22 * gib
+    truth = (budget - machine.const) // machine.per_example
+    first = memory._trial(_memory_opts(), machine, "bert_tf", "base", 128, first_batch, 2, budget)
+    found = memory.search_largest_batch(
+        _memory_opts(), machine, "bert_tf", "base", 128, first, budget, memory.MAX_TRIALS
+    )
+    assert len(found["trials"]) <= (5 if first_batch == 32 else memory.MAX_TRIALS)
+    lo, hi = found["largest_batch_within_budget"], found["smallest_batch_over_budget"]
+    assert lo <= truth < hi
+    assert found["search_complete"] and hi - lo <= max(1, lo // 16)
+    # Every trial recorded as fitting really fits, and every failure really does not.
+    for trial in found["trials"]:
+        fits = machine.const + machine.per_example * trial["batch"] <= budget
+        assert trial["fits"] == fits
+
+
+def test_memory_search_extrapolates_when_the_machine_has_less_than_the_target():
+    gib = memory.GIB
+    machine = SimulatedMachine(const=gib, per_example=gib // 8)
+    opts = _memory_opts(memory_budget_gib=24.0)
+    first = memory._trial(opts, machine, "bert_tf", "base", 512, 8, 2, 6 * gib)
+    found = memory.search_largest_batch(opts, machine, "bert_tf", "base", 512, first, 6 * gib, 6)
+    assert found["extrapolated_largest_batch_at_target"] == pytest.approx(23 * 8, abs=1)
