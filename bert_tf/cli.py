@@ -17,6 +17,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "write NSP/MLM pre-training TFRecords from text",
     ),
     "build-vocab": ("bert_tf.text.build_vocab", "learn a WordPiece vocab.txt from text or TFDS"),
+    "finetune": (
+        "bert_tf.finetuning.cli",
+        "fine-tune on GLUE/CSV classification, CoNLL tagging or SQuAD from YAML configs",
+    ),
+    "export": (
+        "bert_tf.export.cli",
+        "export a fine-tuned model as a raw-text SavedModel for TF Serving",
+    ),
     "convert": ("bert_tf.convert", "convert checkpoints between google-research, Hugging Face and Keras"),
     "evaluate-squad": ("bert_tf.metrics.squad", "official SQuAD v1.1/v2.0 evaluation of predictions.json"),
 }

@@ -29,7 +29,8 @@ class FineTuningTask(abc.ABC):
 
     #: name used in configs (`task.type`).
     name: str = ""
-    #: key of `evaluate()`'s result used to pick the best epoch (higher is better).
+    #: key of `evaluate()`'s result used to pick the best epoch (higher is better); a task may
+    #: set it per instance in `__init__` or `load()` (e.g. from the GLUE task's metrics).
     main_metric: str = ""
 
     @abc.abstractmethod

@@ -1,0 +1,118 @@
+"""Batching variable-length fine-tuning examples: dynamic padding and length grouping.
+
+BERT's original input pipeline pads every example to `max_seq_length` (128). Fine-tuning
+sentences are mostly much shorter (SST-2: median 10 wordpieces), so most of that compute is
+spent on padding. Two standard remedies, both used here:
+
+* **Dynamic padding** — pad each batch only to its own longest example (Hugging Face's
+  `DataCollatorWithPadding`). Attention masks make the result identical.
+* **Length grouping** — draw a *pool* of `pool_batches × batch_size` shuffled examples, sort
+  the pool by length, cut it into batches and shuffle those batches (Hugging Face's
+  `group_by_length` / `LengthGroupedSampler`, torchtext's `BucketIterator`). Each batch then
+  holds examples of similar length, so it carries almost no padding, while the order stays
+  random at the scale of pools. Pools are multiples of the batch size, so an epoch of N
+  examples is exactly ceil(N / batch_size) batches (only the last one is partial), which the
+  learning-rate schedule relies on (`assert_cardinality` checks it).
+
+Shape legend: B batch, T an example's length, S the batch's padded length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import tensorflow as tf
+
+#: Default pool size in batches (Hugging Face's megabatch multiplier is 50).
+DEFAULT_POOL_BATCHES = 50
+
+
+def num_batches(num_examples: int, batch_size: int) -> int:
+    """Batches in one epoch of `num_examples` (the last batch may be partial)."""
+    return math.ceil(num_examples / batch_size)
+
+
+def _sort_pool(length_key: str):
+    @tf.autograph.experimental.do_not_convert
+    def sort(features, labels):
+        lengths = features[length_key].row_lengths()
+        order = tf.argsort(lengths, stable=True)
+
+        def take(x):
+            return tf.gather(x, order)
+
+        return tf.nest.map_structure(take, features), tf.nest.map_structure(take, labels)
+
+    return sort
+
+
+@tf.autograph.experimental.do_not_convert
+def _dense_rows(features, labels):
+    def dense(x):
+        return x.to_tensor() if isinstance(x, tf.RaggedTensor) else x
+
+    return tf.nest.map_structure(dense, features), tf.nest.map_structure(dense, labels)
+
+
+def pad_batches(
+    dataset: tf.data.Dataset,
+    batch_size: int,
+    num_examples: int,
+    *,
+    padding_values: tuple[Mapping[str, Any], Any],
+    pad_to: int | None = None,
+    group_by_length: bool = False,
+    pool_batches: int = DEFAULT_POOL_BATCHES,
+    seed: int | None = None,
+    length_key: str = "input_word_ids",
+) -> tf.data.Dataset:
+    """Batches a dataset of `(features, labels)` whose tensors have variable length [T].
+
+    Args:
+        dataset: unbatched elements; `features` a dict of int32 [T] tensors, `labels` a
+            scalar or a [T] tensor (token tags). Already shuffled if it should be.
+        batch_size: B.
+        num_examples: elements in `dataset` (checked: the result has exactly
+            ceil(num_examples / B) batches).
+        padding_values: `(features, labels)`-shaped structure of padding values
+            (e.g. `[PAD]` id for `input_word_ids`, 0 for the mask, `IGNORE_LABEL` for tags).
+        pad_to: pad every batch to this static length (BERT's original fixed-shape input,
+            for XLA/TPU); None pads each batch to its longest example.
+        group_by_length: sort pools of `pool_batches * B` examples by length before cutting
+            batches, then shuffle the batches (training only).
+        pool_batches: pool size in batches.
+        seed: seeds the batch shuffle (new order every epoch, reproducible).
+        length_key: feature whose length is sorted on.
+
+    Returns:
+        `(features, labels)` batches: int32 [B, S] features (S = the batch's longest, or
+        `pad_to`), labels [B] or [B, S].
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    padded_shapes = None
+    if pad_to is not None:
+        features_spec, labels_spec = dataset.element_spec
+        padded_shapes = (
+            {k: [pad_to] for k in features_spec},
+            tf.nest.map_structure(lambda s: [pad_to] if s.shape.rank else [], labels_spec),
+        )
+    if group_by_length and pool_batches > 1 and pad_to is None:
+        pool = pool_batches * batch_size
+        dataset = (
+            dataset.ragged_batch(pool)
+            .map(_sort_pool(length_key), num_parallel_calls=tf.data.AUTOTUNE)
+            .unbatch()
+        )
+    # Unbatched ragged rows are typed ragged (ragged_rank 0); padded_batch wants dense [T].
+    dataset = dataset.map(_dense_rows, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.padded_batch(
+        batch_size, padded_shapes=padded_shapes, padding_values=padding_values
+    )
+    if group_by_length and pool_batches > 1 and pad_to is None:
+        dataset = dataset.shuffle(pool_batches, seed=seed, reshuffle_each_iteration=True)
+    return dataset.apply(
+        tf.data.experimental.assert_cardinality(num_batches(num_examples, batch_size))
+    )
