@@ -10,7 +10,8 @@ and includes its own tokenization, batching and padding in the timed epoch; same
   preprocessor's default length is 512; we give it 128 like the others.
 * `hf` — `BertTokenizerFast` + `DataCollatorWithPadding` (dynamic padding to the longest in
   each batch) + `BertForSequenceClassification`, a plain torch training loop.
-* `bert_tf` — plugs in at `bert_tf_sst2_epoch` (not implemented yet; never counted).
+* `bert_tf` — `BertPreprocessor` (tf-text in the graph) + length-grouped dynamic padding +
+  `BertClassifier.fit`, as `scripts/finetune.py` runs it.
 
 The first batches (graph tracing) are run before the timed epoch.
 """
@@ -23,6 +24,7 @@ import time
 from typing import Any
 
 from benchmarks.common import (
+    MODEL_CONFIG_DIR,
     CpuWindow,
     is_noisy,
     model_config,
@@ -60,17 +62,64 @@ def read_sst2(path: pathlib.Path, limit: int | None) -> tuple[list[str], list[in
 def bert_tf_sst2_epoch(
     params: dict[str, Any], texts: list[str], labels: list[int]
 ) -> dict[str, Any]:
-    """bert_tf's side: one epoch of its own SST-2 pipeline (raw text → tf-text → classifier).
+    """bert_tf's side: one epoch of the pipeline `scripts/finetune.py` runs.
 
-    To implement: build `bert_tf`'s classifier for `model_config(params["size"])` (random init)
-    and its text pipeline from `params["vocab_file"]` (length bucketing or packing allowed), run
-    `WARMUP_BATCHES` batches, then time `params["repeats"]` full passes over `texts`/`labels`
-    with `_timed_epochs`, returning what `_epoch_result` returns (like the peers below).
+    Raw strings → in-graph WordPiece + packing (`BertPreprocessor`) → length-grouped,
+    dynamically padded batches (`make_classification_dataset`) → `BertClassifier.fit` with
+    Keras AdamW (the same rule and hyper-parameters as the peers). The dataset is rebuilt for
+    every timed epoch, so tokenization is inside the timing, as for the peers.
     """
-    raise NotImplementedError(
-        "bert_tf SST-2 fine-tuning pipeline not implemented yet: implement "
-        "benchmarks.finetune_sst2.bert_tf_sst2_epoch once bert_tf's classifier and text pipeline exist"
+    from benchmarks.worker import setup_tensorflow
+
+    threads = setup_tensorflow(params)
+    import keras
+    import numpy as np
+
+    from bert_tf.config import BertConfig
+    from bert_tf.encoder import BertEncoder
+    from bert_tf.finetuning import make_classification_dataset
+    from bert_tf.tasks import BertClassifier, classifier_loss
+    from bert_tf.text import BertPreprocessor
+
+    keras.config.set_dtype_policy(
+        {"fp32": "float32", "bf16": "mixed_bfloat16"}[params["precision"]]
     )
+    keras.utils.set_random_seed(0)
+    config_file = MODEL_CONFIG_DIR / f"bert_{params['size']}_uncased.json"
+    encoder = BertEncoder(BertConfig.from_google_json(str(config_file)))
+    classifier = BertClassifier(encoder, num_classes=2)
+    classifier.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=2e-5, weight_decay=0.01, epsilon=1e-6),
+        loss=classifier_loss(),
+    )
+    preprocessor = BertPreprocessor(params["vocab_file"], seq_length=MAX_LENGTH)
+    y = np.array(labels, np.int32)
+
+    def dataset(count: int, seed: int):
+        return make_classification_dataset(
+            preprocessor, texts[:count], y[:count], batch_size=BATCH_SIZE, training=True,
+            seed=seed,
+        )
+
+    classifier.fit(dataset(WARMUP_BATCHES * BATCH_SIZE, 0), epochs=1, verbose=0)
+    padded = {"tokens": 0}
+    seeds = iter(range(1, 1000))
+
+    def epoch():
+        data = dataset(len(texts), next(seeds))
+        classifier.fit(data, epochs=1, verbose=0)
+        return {}
+
+    stats, _ = _timed_epochs(epoch, params["repeats"])
+    # Padded tokens of one epoch's batches (outside the timing).
+    for features, _ in dataset(len(texts), 1):
+        padded["tokens"] += int(np.prod(features["input_word_ids"].shape))
+    info = {
+        **threads,
+        "dtype_policy": keras.config.dtype_policy().name,
+        "padding": "dynamic, length-grouped (bert_tf.finetuning.batching)",
+    }
+    return _epoch_result(stats, len(texts), info, padded_tokens_per_epoch=padded["tokens"])
 
 
 def _timed_epochs(run_epoch, repeats: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--serving-export-dir",
         type=pathlib.Path,
         default=None,
-        help="bert_tf raw-text classifier SavedModel to time (default: export one, once the exporter exists)",
+        help="bert_tf raw-text classifier SavedModel to time (default: export one)",
     )
     p.add_argument(
         "--memory-budget-gib",
