@@ -7,9 +7,8 @@ names below, and checkpoint importers choose the variant the checkpoint was trai
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import math
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
