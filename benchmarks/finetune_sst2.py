@@ -24,7 +24,6 @@ import time
 from typing import Any
 
 from benchmarks.common import (
-    MODEL_CONFIG_DIR,
     CpuWindow,
     is_noisy,
     model_config,
@@ -75,8 +74,7 @@ def bert_tf_sst2_epoch(
     import keras
     import numpy as np
 
-    from bert_tf.config import BertConfig
-    from bert_tf.encoder import BertEncoder
+    from benchmarks.models_tf import bert_tf_encoder
     from bert_tf.finetuning import make_classification_dataset
     from bert_tf.tasks import BertClassifier, classifier_loss
     from bert_tf.text import BertPreprocessor
@@ -85,8 +83,7 @@ def bert_tf_sst2_epoch(
         {"fp32": "float32", "bf16": "mixed_bfloat16"}[params["precision"]]
     )
     keras.utils.set_random_seed(0)
-    config_file = MODEL_CONFIG_DIR / f"bert_{params['size']}_uncased.json"
-    encoder = BertEncoder(BertConfig.from_google_json(str(config_file)))
+    encoder = bert_tf_encoder(params["size"])
     classifier = BertClassifier(encoder, num_classes=2)
     classifier.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=2e-5, weight_decay=0.01, epsilon=1e-6),
@@ -147,6 +144,7 @@ def _epoch_result(stats: dict[str, Any], examples: int, info: dict[str, Any], **
 
 
 def _keras_hub_epoch(params, texts, labels) -> dict[str, Any]:
+    from benchmarks.models_tf import keras_hub_backbone
     from benchmarks.worker import setup_tensorflow
 
     threads = setup_tensorflow(params)
@@ -163,16 +161,7 @@ def _keras_hub_epoch(params, texts, labels) -> dict[str, Any]:
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
         tokenizer, sequence_length=MAX_LENGTH
     )
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
-        dropout=config["hidden_dropout_prob"],
-        max_sequence_length=config["max_position_embeddings"],
-        num_segments=config["type_vocab_size"],
-    )
+    backbone = keras_hub_backbone(config)
     classifier = keras_hub.models.BertTextClassifier(
         backbone, num_classes=2, preprocessor=preprocessor
     )

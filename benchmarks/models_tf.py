@@ -73,12 +73,11 @@ def _build_bert_tf(size: str, config: dict[str, Any]):
     )
 
 
-def _build_keras_hub(size: str, config: dict[str, Any]):
-    import keras
+def keras_hub_backbone(config: dict[str, Any]):
+    """keras-hub `BertBackbone` (random init) of a google-research `bert_config.json` dict."""
     import keras_hub
 
-    init = keras.initializers.TruncatedNormal(stddev=config["initializer_range"])
-    backbone = keras_hub.models.BertBackbone(
+    return keras_hub.models.BertBackbone(
         vocabulary_size=config["vocab_size"],
         num_layers=config["num_hidden_layers"],
         num_heads=config["num_attention_heads"],
@@ -88,6 +87,22 @@ def _build_keras_hub(size: str, config: dict[str, Any]):
         max_sequence_length=config["max_position_embeddings"],
         num_segments=config["type_vocab_size"],
     )
+
+
+def bert_tf_encoder(size: str):
+    """bert_tf's `BertEncoder` (random init) of `configs/model/bert_<size>_uncased.json`."""
+    from bert_tf.config import BertConfig
+    from bert_tf.encoder import BertEncoder
+
+    return BertEncoder(BertConfig.from_google_json(str(MODEL_CONFIG_DIR / f"bert_{size}_uncased.json")))
+
+
+def _build_keras_hub(size: str, config: dict[str, Any]):
+    import keras
+    import keras_hub
+
+    init = keras.initializers.TruncatedNormal(stddev=config["initializer_range"])
+    backbone = keras_hub_backbone(config)
     mlm_head = keras_hub.layers.MaskedLMHead(
         token_embedding=backbone.token_embedding,
         intermediate_activation="gelu",

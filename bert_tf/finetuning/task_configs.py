@@ -13,6 +13,16 @@ DEFAULT_POOL_BATCHES = 50  # bert_tf.finetuning.batching.DEFAULT_POOL_BATCHES
 CLASSIFICATION_METRICS = ("accuracy", "f1", "matthews_corrcoef", "pearson", "spearman")
 
 
+def _check_sampling_and_batching(section) -> None:
+    """Checks the subset and batching fields both task sections have."""
+    for name in ("train_subset", "eval_subset"):
+        value = getattr(section, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be positive or null, got {value}")
+    if section.pool_batches < 1 or section.eval_batch_size < 1:
+        raise ConfigError("pool_batches and eval_batch_size must be positive")
+
+
 @dataclasses.dataclass(frozen=True)
 class ClassificationTaskConfig:
     """The `task.classification` section.
@@ -89,12 +99,7 @@ class ClassificationTaskConfig:
         for name in self.metrics or ():
             if name not in CLASSIFICATION_METRICS:
                 raise ConfigError(f"unknown metric {name!r}; known: {list(CLASSIFICATION_METRICS)}")
-        for name in ("train_subset", "eval_subset"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be positive or null, got {value}")
-        if self.pool_batches < 1 or self.eval_batch_size < 1:
-            raise ConfigError("pool_batches and eval_batch_size must be positive")
+        _check_sampling_and_batching(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,9 +160,4 @@ class TaggingTaskConfig:
             raise ConfigError("source: files needs train_file and/or eval_files")
         if self.window_stride is not None and self.window_stride < 1:
             raise ConfigError(f"window_stride must be positive, got {self.window_stride}")
-        for name in ("train_subset", "eval_subset"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be positive or null, got {value}")
-        if self.pool_batches < 1 or self.eval_batch_size < 1:
-            raise ConfigError("pool_batches and eval_batch_size must be positive")
+        _check_sampling_and_batching(self)

@@ -6,7 +6,32 @@ from typing import Any
 
 import keras
 
-from bert_tf.encoder import INPUT_NAMES
+from bert_tf.encoder import INPUT_NAMES, BertEncoder
+
+
+def dropout_and_dense(
+    encoder: BertEncoder,
+    units: int,
+    dropout_rate: float | None,
+    initializer_range: float | None,
+) -> tuple[float, float, keras.layers.Dropout, keras.layers.Dense]:
+    """The "one extra layer" of run_classifier.py: dropout then a dense layer of `units`.
+
+    None takes the encoder config's `hidden_dropout_prob` / `initializer_range`. Returns the
+    resolved rate and stddev (for `get_config`) and the two layers, named `dropout` and
+    `classifier`.
+    """
+    config = encoder.config
+    dropout_rate = config.hidden_dropout_prob if dropout_rate is None else float(dropout_rate)
+    if initializer_range is None:
+        initializer_range = config.initializer_range
+    dropout = keras.layers.Dropout(dropout_rate, name="dropout")
+    dense = keras.layers.Dense(
+        units,
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
+        name="classifier",
+    )
+    return dropout_rate, float(initializer_range), dropout, dense
 
 
 def encoder_inputs() -> dict[str, keras.KerasTensor]:

@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from bert_tf.encoder import BertEncoder
-from bert_tf.tasks.base import EncoderTaskModel, encoder_inputs
+from bert_tf.tasks.base import EncoderTaskModel, dropout_and_dense, encoder_inputs
 
 #: Label of positions that carry no tag: [CLS], [SEP], padding, and every wordpiece of a
 #: word but its first. The loss and `MaskedTokenAccuracy` skip them.
@@ -55,16 +55,9 @@ class BertTagger(EncoderTaskModel):
     ):
         if num_classes is None or num_classes < 1:
             raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
-        config = encoder.config
-        dropout_rate = config.hidden_dropout_prob if dropout_rate is None else float(dropout_rate)
-        if initializer_range is None:
-            initializer_range = config.initializer_range
         # === Layers ===
-        dropout = keras.layers.Dropout(dropout_rate, name="dropout")
-        classifier = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
-            name="classifier",
+        dropout_rate, initializer_range, dropout, classifier = dropout_and_dense(
+            encoder, num_classes, dropout_rate, initializer_range
         )
 
         # === Functional graph ===
