@@ -137,10 +137,9 @@ class BertTokenizer(keras.layers.Layer):
     # -- tokenization ----------------------------------------------------------------------------
     def _tokenize_flat(self, text: tf.Tensor, with_offsets: bool):
         """1-D strings -> ragged ids [N, (T)] (and byte start/end offsets [N, (T)])."""
-        if with_offsets:
-            normalized, source = self._normalizer.normalize_with_offsets(text)
-        else:
-            normalized = self._normalizer.normalize(text)
+        if not with_offsets:
+            return self._tokenize_ids_flat(text)
+        normalized, source = self._normalizer.normalize_with_offsets(text)
         ids, starts, ends = self._wordpiece.tokenize_with_offsets(normalized)
         # An [UNK] for a word of more bytes than characters allowed: maybe a long non-ASCII word.
         suspect = tf.logical_and(
@@ -155,13 +154,42 @@ class BertTokenizer(keras.layers.Layer):
         ids, starts, ends = (
             tf.RaggedTensor.from_row_lengths(v, n, validate=False) for v, n in parts
         )
-        if not with_offsets:
-            return ids
         source = tf.cast(source, tf.int32)
         starts = tf.gather(source, tf.cast(starts, tf.int32), batch_dims=1)
         # A token ends where the original character that gave its last byte ends.
         last = tf.gather(source, tf.cast(ends, tf.int32) - 1, batch_dims=1)
         return ids, starts, utf8.next_char_boundary(text, last)
+
+    def _tokenize_ids_flat(self, text: tf.Tensor) -> tf.RaggedTensor:
+        """1-D strings -> ragged ids [N, (T)], skipping offsets (a third faster).
+
+        Without offsets the byte length of an [UNK]'s word is unknown, so the strings holding
+        an [UNK] (about 0.2 % of Wikipedia lines) are searched for a run of non-space
+        characters that may exceed `max_chars_per_word` bytes; only then is the batch redone
+        on the exact path.
+        """
+        normalized = self._normalizer.normalize(text)
+        ids = self._wordpiece.tokenize(normalized)
+        is_unk = tf.equal(ids.flat_values, self.vocab.unk_id)
+        # Words are split at whitespace and ASCII punctuation (and more) and have at most 4
+        # bytes per character: without such a run this long, no word is over the limit.
+        min_chars = -(-(self.max_chars_per_word + 1) // 4)
+        long_run = rf"(?s).*[^\s!-/:-@\[-`{{-~]{{{min_chars},}}.*"
+
+        def has_long_run():
+            # Rows of the few [UNK]s by search: value_rowids() of all tokens costs ~20 %.
+            unk_at = tf.where(is_unk)[:, 0]
+            rows = tf.searchsorted(ids.row_splits, unk_at, side="right") - 1
+            with_unk = tf.gather(normalized, rows)
+            return tf.reduce_any(tf.strings.regex_full_match(with_unk, long_run))
+
+        def exact():
+            values, lengths = self._tokenize_counting_chars(normalized)[0]
+            return values, tf.concat([[0], tf.cumsum(lengths)], axis=0)
+
+        suspect = tf.cond(tf.reduce_any(is_unk), has_long_run, lambda: tf.constant(False))
+        values, splits = tf.cond(suspect, exact, lambda: (ids.flat_values, ids.row_splits))
+        return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
     def _tokenize_counting_chars(self, normalized: tf.Tensor):
         """Exact path: WordPiece with a 4-bytes-per-char limit, then long words -> [UNK].

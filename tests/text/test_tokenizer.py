@@ -72,6 +72,24 @@ def test_long_words_are_limited_in_characters_not_bytes(uncased_tokenizer):
     assert spans["end_offsets"].to_list() == [[202, 204]]
 
 
+@pytest.mark.parametrize(
+    "batch",
+    [
+        # A long non-ASCII word beside a short [UNK] in another row.
+        ["\u2603 x", "\u0436" * 60, "plain words"],
+        # [UNK]s whose rows hold no run long enough to exceed the byte limit.
+        ["\u2603", "x" * 25 + "." + "y" * 25, "\u0436" * 25 + " \u2603"],
+        # Runs broken only by non-ASCII punctuation go the exact way too.
+        ["\u0436" * 40 + "\u3001" + "\u0436" * 40 + " \u2603"],
+    ],
+)
+def test_ids_only_path_equals_offsets_path(uncased_tokenizer, batch):
+    # `tokenize` skips offsets and decides differently when to take the exact path.
+    ids = uncased_tokenizer(tf.constant(batch)).to_list()
+    spans = uncased_tokenizer.tokenize_with_offsets(tf.constant(batch))
+    assert ids == spans["token_ids"].to_list()
+
+
 def test_bad_input_gives_defined_output(uncased_tokenizer):
     tok = uncased_tokenizer
     unk = tok.vocab.unk_id
