@@ -4,7 +4,8 @@ Measures on real Wikipedia lines (../shared/data) with the bert-base-uncased voc
   1. tokenization: bert_tf `BertTokenizer` (tf.function on batches: one thread; and a
      tf.data pipeline with parallel map) vs Hugging Face
      `tokenizers.BertWordPieceTokenizer.encode_batch` (Rust; multi-threaded by default, and
-     with one thread), and, for reference, tensorflow-text's stock FastBertTokenizer;
+     with one thread), and, for reference, tensorflow-text's stock FastBertTokenizer (per
+     batch and in tf.data);
   2. pre-training features: raw text pairs -> tokenized, packed (seq 128), masked (20
      predictions), batched features in tf.data, in examples/s. Pass
      `--training-examples-per-sec` (BERT-Small's measured training speed) to print the ratio.
