@@ -37,6 +37,7 @@ and, for both, `<out>/result.json` with the side-by-side numbers.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import math
@@ -61,9 +62,9 @@ def read_data(args):
     return fixed_subset(train, args.train_questions, 0), fixed_subset(dev, args.eval_questions, 0)
 
 
-def run_bert_tf(args) -> dict:
+def bert_tf_config(args):
+    """bert_tf's product config (`configs/finetune/squad_v1.yaml`) with this run's settings."""
     from bert_tf.finetuning.config import load_finetune_config
-    from bert_tf.finetuning.runner import run_finetuning
 
     squad = args.data / "squad"
     overrides = [
@@ -79,7 +80,15 @@ def run_bert_tf(args) -> dict:
     ]  # fmt: skip
     if args.eval_questions:
         overrides.append(f"task.squad.eval_subset={args.eval_questions}")
-    config = load_finetune_config([REPO / "configs/finetune/squad_v1.yaml"], overrides)
+    if args.dropout is not None:
+        overrides.append(f"model.dropout={args.dropout}")
+    return load_finetune_config([REPO / "configs/finetune/squad_v1.yaml"], overrides)
+
+
+def run_bert_tf(args) -> dict:
+    from bert_tf.finetuning.runner import run_finetuning
+
+    config = bert_tf_config(args)
     start = time.perf_counter()
     run = run_finetuning(config)["runs"][0]
     dev = run["final"]["dev"]
@@ -135,10 +144,12 @@ def _max_context_window(spans, j: int) -> int:
     return -max(scores)[1]
 
 
-def _batch(windows, seq_length):
+def _batch(windows):
+    """Padded to the longest window of the batch: masked padding changes no result, and
+    padding every window to `--seq-length` would only make the reference slower."""
     import torch
 
-    ids = torch.zeros(len(windows), seq_length, dtype=torch.long)
+    ids = torch.zeros(len(windows), max(len(w["ids"]) for w in windows), dtype=torch.long)
     types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
     for i, w in enumerate(windows):
         n = len(w["ids"])
@@ -183,44 +194,36 @@ def best_answer(context, windows, start_logits, end_logits) -> str:
     return text
 
 
-def run_hf(args) -> dict:
+def train_hf(model, batches, total: int, args) -> tuple[float, list[float]]:
+    """The torch loop: `batches` yields (inputs, labels [B, 2]); returns the seconds taken
+    and the loss of every step."""
+    warmup = int(round(0.1 * total))
+    state, start_time, losses = {}, time.perf_counter(), []
+    model.train()
+    for step, (inputs, labels) in enumerate(batches):
+        out = model(**inputs, start_positions=labels[:, 0], end_positions=labels[:, 1])
+        out.loss.backward()  # (start CE + end CE) / 2
+        lr = args.learning_rate * (step / warmup if step < warmup else 1.0 - step / total)
+        _adam_weight_decay_step(state, model, lr)
+        losses.append(out.loss.item())
+        if (step + 1) % 20 == 0:
+            # The running mean over the epoch, as Keras shows it.
+            print(f"hf step {step + 1}/{total} loss {np.mean(losses):.4f}", flush=True)
+    return time.perf_counter() - start_time, losses
+
+
+def evaluate_hf(model, tokenizer, dev, args) -> dict:
+    """HF's own windowing and span search on the dev questions, official metric."""
     import torch
-    from transformers import BertForQuestionAnswering, BertTokenizerFast
 
     from bert_tf.metrics.squad import evaluate_v1
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    train, dev = read_data(args)
-    tokenizer = BertTokenizerFast.from_pretrained(args.checkpoint)
-    model = BertForQuestionAnswering.from_pretrained(args.checkpoint)  # qa_outputs: N(0, 0.02)
-    start_time = time.perf_counter()
-    windows = hf_windows(tokenizer, train, args.seq_length, args.doc_stride, with_labels=True)
-    steps_per_epoch = math.ceil(len(windows) / args.batch_size)
-    total = steps_per_epoch * args.epochs
-    warmup = int(round(0.1 * total))
-    rng, state, step = np.random.default_rng(args.seed), {}, 0
-    model.train()
-    for _ in range(args.epochs):
-        order = rng.permutation(len(windows))
-        for b in range(steps_per_epoch):
-            chunk = [windows[i] for i in order[b * args.batch_size : (b + 1) * args.batch_size]]
-            labels = torch.tensor([w["label"] for w in chunk])
-            out = model(**_batch(chunk, args.seq_length), start_positions=labels[:, 0],
-                        end_positions=labels[:, 1])  # fmt: skip
-            out.loss.backward()  # (start CE + end CE) / 2
-            lr = args.learning_rate * (step / warmup if step < warmup else 1.0 - step / total)
-            _adam_weight_decay_step(state, model, lr)
-            step += 1
-            if step % 20 == 0:
-                print(f"hf step {step}/{total} loss {out.loss.item():.4f}", flush=True)
-    train_seconds = time.perf_counter() - start_time
     model.eval()
     eval_windows = hf_windows(tokenizer, dev, args.seq_length, args.doc_stride, with_labels=False)
     logits = []
     with torch.no_grad():
         for b in range(0, len(eval_windows), 64):
-            out = model(**_batch(eval_windows[b : b + 64], args.seq_length))
+            out = model(**_batch(eval_windows[b : b + 64]))
             logits += list(zip(out.start_logits.numpy(), out.end_logits.numpy(), strict=True))
     by_example: dict[int, list[int]] = {}
     for i, w in enumerate(eval_windows):
@@ -240,11 +243,114 @@ def run_hf(args) -> dict:
     model.save_pretrained(args.out / "hf_model")
     tokenizer.save_pretrained(args.out / "hf_model")
     (args.out / "hf_predictions.json").write_text(json.dumps(predictions, indent=1))
-    return {
-        "exact_match": metric["exact_match"], "f1": metric["f1"], "questions": len(dev),
-        "eval_windows": len(eval_windows), "train_windows": len(windows), "steps": total,
-        "train_seconds": train_seconds, "wall_seconds": time.perf_counter() - start_time,
-    }  # fmt: skip
+    return {"exact_match": metric["exact_match"], "f1": metric["f1"], "questions": len(dev),
+            "eval_windows": len(eval_windows)}  # fmt: skip
+
+
+def load_hf(args):
+    import torch
+    from transformers import BertForQuestionAnswering, BertTokenizerFast
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    dropout = {} if args.dropout is None else {
+        "hidden_dropout_prob": args.dropout, "attention_probs_dropout_prob": args.dropout}
+    tokenizer = BertTokenizerFast.from_pretrained(args.checkpoint)
+    # qa_outputs: N(0, 0.02), drawn by torch.
+    model = BertForQuestionAnswering.from_pretrained(args.checkpoint, **dropout)
+    return model, tokenizer
+
+
+def run_hf(args) -> dict:
+    import torch
+
+    model, tokenizer = load_hf(args)
+    train, dev = read_data(args)
+    start_time = time.perf_counter()
+    windows = hf_windows(tokenizer, train, args.seq_length, args.doc_stride, with_labels=True)
+    steps_per_epoch = math.ceil(len(windows) / args.batch_size)
+    total = steps_per_epoch * args.epochs
+
+    def batches():
+        rng = np.random.default_rng(args.seed)
+        for _ in range(args.epochs):
+            order = rng.permutation(len(windows))
+            for b in range(steps_per_epoch):
+                chunk = [windows[i] for i in order[b * args.batch_size : (b + 1) * args.batch_size]]
+                yield _batch(chunk), torch.tensor([w["label"] for w in chunk])
+
+    train_seconds, losses = train_hf(model, batches(), total, args)
+    result = evaluate_hf(model, tokenizer, dev, args)
+    return result | {"train_windows": len(windows), "steps": total, "train_losses": losses,
+                     "train_seconds": train_seconds,
+                     "wall_seconds": time.perf_counter() - start_time}  # fmt: skip
+
+
+def run_hf_same_batches(args) -> dict:
+    """HF trained on *bert_tf's* batches from *bert_tf's* initial span head.
+
+    The batches come from the task's `train_dataset` with the runner's seed and the head
+    from the runner's sequence (`set_random_seed(seed)`, encoder, then head), so with
+    `--dropout 0` the two trainings differ only in floating-point arithmetic; the check
+    below verifies that the first batch's loss agrees before training starts.
+    """
+    import keras
+    import torch
+
+    from bert_tf.encoder import BertEncoder
+    from bert_tf.finetuning.runner import build_task, load_encoder_weights, resolve_vocabulary
+
+    config = bert_tf_config(args)
+    vocab = resolve_vocabulary(config)
+    task = build_task(config, vocab)
+    task.load()
+    encoder_config, weights = load_encoder_weights(config, vocab)
+    keras.utils.set_random_seed(args.seed)
+    encoder = BertEncoder(encoder_config)
+    encoder.set_weights(weights)
+    ours = task.build_model(encoder)
+    kernel, bias = ours.span_dense.get_weights()
+    steps_per_epoch = task.train_steps_per_epoch(args.batch_size)
+    total = steps_per_epoch * args.epochs
+    dataset = task.train_dataset(args.batch_size, args.seed).repeat().take(total)
+
+    model, tokenizer = load_hf(args)
+    with torch.no_grad():
+        model.qa_outputs.weight.copy_(torch.tensor(kernel.T))
+        model.qa_outputs.bias.copy_(torch.tensor(bias))
+
+    def to_torch(features, labels):
+        inputs = {"input_ids": features["input_word_ids"], "attention_mask": features["input_mask"],
+                  "token_type_ids": features["input_type_ids"]}  # fmt: skip
+        inputs = {k: torch.tensor(v, dtype=torch.long) for k, v in inputs.items()}
+        label = np.stack([labels["start_logits"], labels["end_logits"]], axis=1)
+        return inputs, torch.tensor(label, dtype=torch.long)
+
+    # Before training: same weights, same first batch -> the same loss (dropout 0: exact).
+    # One iterator only: every new one reshuffles (as each epoch does in fit).
+    iterator = dataset.as_numpy_iterator()
+    first = next(iterator)
+    features, labels = first
+    logits = ours(features, training=False)
+    ours_loss = float(np.mean([
+        keras.losses.sparse_categorical_crossentropy(labels[k], logits[k], from_logits=True).numpy().mean()
+        for k in ("start_logits", "end_logits")]))  # fmt: skip
+    inputs, label = to_torch(features, labels)
+    model.eval()
+    with torch.no_grad():
+        theirs_loss = model(**inputs, start_positions=label[:, 0], end_positions=label[:, 1]).loss.item()
+    print(f"first batch loss before training: bert_tf {ours_loss:.6f}, HF {theirs_loss:.6f}", flush=True)
+    del ours, encoder
+
+    start_time = time.perf_counter()
+    train_seconds, losses = train_hf(
+        model, (to_torch(*batch) for batch in itertools.chain([first], iterator)), total, args)
+    _, dev = read_data(args)
+    result = evaluate_hf(model, tokenizer, dev, args)
+    return result | {"train_windows": task.num_train_examples(), "steps": total,
+                     "train_seconds": train_seconds, "first_batch_loss": [ours_loss, theirs_loss],
+                     "train_losses": losses,
+                     "wall_seconds": time.perf_counter() - start_time}  # fmt: skip
 
 
 def run_cross(args) -> dict:
@@ -298,9 +404,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/squad_reference"))
     parser.add_argument(
         "--side",
-        choices=["both", "bert_tf", "hf", "cross"],
+        choices=["both", "bert_tf", "hf", "hf_same_batches", "cross"],
         default="both",
-        help="cross: bert_tf's evaluation of the HF side's trained weights",
+        help="cross: bert_tf's evaluation of the HF side's trained weights; hf_same_batches: "
+        "HF trained on bert_tf's batches from bert_tf's initial head",
+    )
+    parser.add_argument(
+        "--same-batches",
+        action="store_true",
+        help="with --side both: the HF side is hf_same_batches (use with --dropout 0)",
+    )
+    parser.add_argument(
+        "--dropout", type=float, default=None,
+        help="hidden and attention dropout on both sides (default: the checkpoint's, 0.1)",
     )
     parser.add_argument("--train-questions", type=int, default=8000)
     parser.add_argument("--eval-questions", type=int, default=None, help="default: all 10,570")
@@ -315,11 +431,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.side == "both":  # one process per framework, one after the other
-        sides = ("bert_tf", "hf", "cross")
+        hf_side = "hf_same_batches" if args.same_batches else "hf"
+        sides = ("bert_tf", hf_side, "cross")
         for side in sides:
             given = argv if argv is not None else sys.argv[1:]
             subprocess.run([sys.executable, __file__, *given, "--side", side], check=True)
         results = {s: json.loads((args.out / f"{s}.json").read_text()) for s in sides}
+        results["hf"] = results[hf_side]
         results["f1_difference"] = results["bert_tf"]["f1"] - results["hf"]["f1"]
         (args.out / "result.json").write_text(json.dumps(results, indent=2))
         for side in ("bert_tf", "hf"):
@@ -337,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"F1 difference {results['f1_difference']:+.2f} (target: within 1 point)")
         print(f"wrote {args.out / 'result.json'}")
         return 0
-    run = {"bert_tf": run_bert_tf, "hf": run_hf, "cross": run_cross}[args.side]
+    run = {"bert_tf": run_bert_tf, "hf": run_hf, "hf_same_batches": run_hf_same_batches,
+           "cross": run_cross}[args.side]  # fmt: skip
     result = run(args)
     result["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     path = args.out / f"{args.side}.json"
