@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from bert_tf.data.squad import SquadExample
 from bert_tf.encoder import INPUT_NAMES
+from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES, pad_batches
 from bert_tf.finetuning.squad_graph import WINDOW_KEYS, SquadWindower
 
 # Examples windowed per `SquadWindower` call inside tf.data.
@@ -103,6 +104,10 @@ def train_dataset(
     seed: int,
     window_shuffle_buffer: int = 1000,
     num_windows: int | None = None,
+    *,
+    group_by_length: bool = False,
+    pool_batches: int = DEFAULT_POOL_BATCHES,
+    pad_to_max_length: bool = True,
 ) -> tf.data.Dataset:
     """One epoch of `(features, labels)` batches; examples and windows shuffled by `seed`.
 
@@ -113,6 +118,13 @@ def train_dataset(
     (from `count_train_windows`) declares the epoch's length: Keras then shows progress and
     averages per-output metrics correctly (with an unknown length, Keras 3.15 averages the
     per-output losses over one step too many).
+
+    With `pad_to_max_length` every batch is [batch, seq_length], as google-research's
+    `run_squad.py`. Otherwise each batch is padded to its longest window (S ≤ seq_length; the
+    attention mask makes the result the same), and `group_by_length` also batches windows of
+    similar length together (`batching.pad_batches`, pools of `pool_batches` batches): most
+    SQuAD windows are much shorter than 384 pieces, so this skips most of the padding.
+    Dynamic padding needs `num_windows`.
     """
     ds = _example_dataset(examples, with_answers=True)
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
@@ -128,7 +140,33 @@ def train_dataset(
         features = {name: w[name] for name in INPUT_NAMES}
         return features, {"start_logits": w["start_positions"], "end_logits": w["end_positions"]}
 
-    return ds.map(split).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if pad_to_max_length:
+        return ds.map(split).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if num_windows is None:
+        raise ValueError("dynamic padding needs num_windows (count_train_windows)")
+
+    def split_unpadded(w):
+        features, labels = split(w)
+        # Windows are [CLS] question [SEP] context [SEP] then padding: keep the real pieces.
+        length = tf.reduce_sum(features["input_mask"])
+        return {k: v[:length] for k, v in features.items()}, labels
+
+    zero = tf.constant(0, tf.int32)
+    padding = (
+        {"input_word_ids": tf.constant(windower.tokenizer.vocab.pad_id, tf.int32), "input_mask": zero,
+         "input_type_ids": zero},
+        {"start_logits": zero, "end_logits": zero},
+    )  # fmt: skip
+    batches = pad_batches(
+        ds.map(split_unpadded, num_parallel_calls=tf.data.AUTOTUNE),
+        batch_size,
+        num_windows,
+        padding_values=padding,
+        group_by_length=group_by_length,
+        pool_batches=pool_batches,
+        seed=seed + 2,
+    )
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 @dataclasses.dataclass

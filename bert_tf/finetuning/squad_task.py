@@ -23,6 +23,7 @@ from bert_tf.config import ConfigError
 from bert_tf.data.squad import SquadData, SquadExample, load_squad_json, read_squad
 from bert_tf.encoder import BertEncoder
 from bert_tf.finetuning import squad_pipeline
+from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES
 from bert_tf.finetuning.squad_features import WindowSpec
 from bert_tf.finetuning.squad_graph import SquadWindower
 from bert_tf.finetuning.squad_postprocess import (
@@ -67,6 +68,12 @@ class SquadTaskConfig:
         eval_batch_size: windows per prediction batch.
         window_shuffle_buffer: training windows shuffled in a buffer of this size (after
             the examples themselves are fully shuffled every epoch).
+        pad_to_max_length: pad every training batch to the window length (google-research);
+            false pads each batch to its longest window.
+        group_by_length: with dynamic padding, batch training windows of similar length
+            (pools of `pool_batches` batches sorted by length, batches shuffled): most
+            windows are far shorter than 384 pieces.
+        pool_batches: length-grouping pool size, in batches.
     """
 
     train_file: str | None = None
@@ -86,6 +93,9 @@ class SquadTaskConfig:
     errors: Literal["raise", "skip"] = "raise"
     eval_batch_size: int = 64
     window_shuffle_buffer: int = 1000
+    pad_to_max_length: bool = False
+    group_by_length: bool = True
+    pool_batches: int = DEFAULT_POOL_BATCHES
 
     def __post_init__(self) -> None:
         version = {"auto": "auto", "1.1": "1.1", "2.0": "2.0", "2": "2.0"}.get(
@@ -98,8 +108,10 @@ class SquadTaskConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be positive or null, got {value}")
-        if self.eval_batch_size < 1 or self.window_shuffle_buffer < 1:
-            raise ConfigError("eval_batch_size and window_shuffle_buffer must be positive")
+        if self.eval_batch_size < 1 or self.window_shuffle_buffer < 1 or self.pool_batches < 1:
+            raise ConfigError(
+                "eval_batch_size, window_shuffle_buffer and pool_batches must be positive"
+            )
         SpanSearchSpec(self.n_best_size, self.max_answer_length)  # validates
 
 
@@ -195,6 +207,9 @@ class SquadTask(FineTuningTask):
             seed,
             self.config.window_shuffle_buffer,
             num_windows=self.num_train_examples(),
+            group_by_length=self.config.group_by_length,
+            pool_batches=self.config.pool_batches,
+            pad_to_max_length=self.config.pad_to_max_length,
         )
 
     # -- model -------------------------------------------------------------------------------

@@ -3,12 +3,14 @@ bad input through the task's path, SQuAD v2.0, and the YAML configs through the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from bert_tf.config import BertConfig, ConfigError
 from bert_tf.data.read_stats import DataFormatError
@@ -70,13 +72,36 @@ def test_training_windows_from_real_files(shared_data, uncased_vocab_file):
     assert sum(len(y["start_logits"]) for _, y in batches) == windows
     assert task.train_steps_per_epoch(8) == len(batches)
     features, labels = batches[0]
-    assert features["input_word_ids"].shape == (8, 128) and labels["end_logits"].dtype == "int32"
+    assert labels["end_logits"].dtype == "int32"
+    for x, _ in batches:  # dynamic padding: each batch as long as its longest window
+        assert x["input_word_ids"].shape[1] == int(tf.reduce_max(tf.reduce_sum(x["input_mask"], 1)))
     starts = np.concatenate([y["start_logits"].numpy() for _, y in batches])
     ends = np.concatenate([y["end_logits"].numpy() for _, y in batches])
     assert np.all(starts <= ends) and 16 <= np.count_nonzero(starts) < windows
     other = next(iter(task.train_dataset(8, seed=2)))[0]["input_word_ids"].numpy()
-    assert not np.array_equal(other, features["input_word_ids"].numpy())  # seed sets the order
+    assert other.shape != features["input_word_ids"].shape or not np.array_equal(
+        other, features["input_word_ids"].numpy()
+    )  # seed sets the order
     assert task.export_metadata()["doc_stride"] == 64
+
+    # google-research's fixed padding gives the same windows, padded to 128.
+    fixed = SquadTask(dataclasses.replace(config, pad_to_max_length=True), uncased_vocab_file, 128)
+    fixed.load()
+    fixed_batches = list(fixed.train_dataset(batch_size=8, seed=1))
+    assert all(x["input_word_ids"].shape[1] == 128 for x, _ in fixed_batches)
+
+    def window_set(batches):
+        rows = []
+        for x, y in batches:
+            for i in range(len(y["start_logits"])):
+                n = int(np.sum(x["input_mask"][i]))
+                ids = tuple(x["input_word_ids"][i].numpy()[:n].tolist())
+                rows.append((ids, int(y["start_logits"][i]), int(y["end_logits"][i])))
+        return sorted(rows)
+
+    assert window_set(batches) == window_set(fixed_batches)
+    padded = sum(int(np.prod(x["input_word_ids"].shape)) for x, _ in batches)
+    assert padded < sum(int(np.prod(x["input_word_ids"].shape)) for x, _ in fixed_batches)
 
 
 def test_bad_input_is_counted_not_lost(tmp_path, caplog, dev_data, uncased_vocab_file):
