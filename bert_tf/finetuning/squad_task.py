@@ -23,7 +23,6 @@ from bert_tf.config import ConfigError
 from bert_tf.data.squad import SquadData, SquadExample, load_squad_json, read_squad
 from bert_tf.encoder import BertEncoder
 from bert_tf.finetuning import squad_pipeline
-from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES
 from bert_tf.finetuning.squad_features import WindowSpec
 from bert_tf.finetuning.squad_graph import SquadWindower
 from bert_tf.finetuning.squad_postprocess import (
@@ -34,6 +33,7 @@ from bert_tf.finetuning.squad_postprocess import (
 )
 from bert_tf.finetuning.subset import fixed_subset
 from bert_tf.finetuning.task import FineTuningTask
+from bert_tf.finetuning.task_configs import SampledBatchedTaskConfig
 from bert_tf.metrics.squad import evaluate_squad
 from bert_tf.tasks.span_labeler import BertSpanLabeler
 from bert_tf.text import BertTokenizer
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
-class SquadTaskConfig:
+class SquadTaskConfig(SampledBatchedTaskConfig):
     """The `task:` section of a SQuAD fine-tuning config (google-research flag names).
 
     Attributes:
@@ -58,22 +58,16 @@ class SquadTaskConfig:
         max_answer_length: longest answer, in pieces.
         null_score_diff_threshold: v2.0: predict no answer when null score - best span
             score exceeds this.
-        train_subset, eval_subset: use only this many questions (a fixed random sample,
-            drawn with `subset_seed` by `subset.fixed_subset`, kept in file order), for time
-            budgets and smoke tests; None = all.
-        subset_seed: seed of those samples (independent of the training seed).
         answer_mismatch: reader policy for an answer not at its `answer_start`
             (`bert_tf.data.squad.read_squad`): "realign", "drop" or "raise".
         errors: reader policy for malformed questions: "raise" or "skip" (logged, counted).
-        eval_batch_size: windows per prediction batch.
         window_shuffle_buffer: training windows shuffled in a buffer of this size (after
             the examples themselves are fully shuffled every epoch).
-        pad_to_max_length: pad every training batch to the window length (google-research);
-            false pads each batch to its longest window.
-        group_by_length: with dynamic padding, batch training windows of similar length
-            (pools of `pool_batches` batches sorted by length, batches shuffled): most
-            windows are far shorter than 384 pieces.
-        pool_batches: length-grouping pool size, in batches.
+
+    Subsets (questions, a fixed random sample kept in file order) and batching:
+    `SampledBatchedTaskConfig`. SQuAD windows are mostly far shorter than 384 pieces, so
+    dynamic, length-grouped padding (the default) skips most of the padding;
+    `pad_to_max_length: true` gives google-research's fixed batches.
     """
 
     train_file: str | None = None
@@ -86,16 +80,9 @@ class SquadTaskConfig:
     n_best_size: int = 20
     max_answer_length: int = 30
     null_score_diff_threshold: float = 0.0
-    train_subset: int | None = None
-    eval_subset: int | None = None
-    subset_seed: int = 0
     answer_mismatch: Literal["realign", "drop", "raise"] = "realign"
     errors: Literal["raise", "skip"] = "raise"
-    eval_batch_size: int = 64
     window_shuffle_buffer: int = 1000
-    pad_to_max_length: bool = False
-    group_by_length: bool = True
-    pool_batches: int = DEFAULT_POOL_BATCHES
 
     def __post_init__(self) -> None:
         version = {"auto": "auto", "1.1": "1.1", "2.0": "2.0", "2": "2.0"}.get(
@@ -104,14 +91,9 @@ class SquadTaskConfig:
         if version is None:
             raise ConfigError(f"version must be 1.1, 2.0 or auto, got {self.version!r}")
         object.__setattr__(self, "version", version)
-        for name in ("train_subset", "eval_subset"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be positive or null, got {value}")
-        if self.eval_batch_size < 1 or self.window_shuffle_buffer < 1 or self.pool_batches < 1:
-            raise ConfigError(
-                "eval_batch_size, window_shuffle_buffer and pool_batches must be positive"
-            )
+        super().__post_init__()
+        if self.window_shuffle_buffer < 1:
+            raise ConfigError("window_shuffle_buffer must be positive")
         SpanSearchSpec(self.n_best_size, self.max_answer_length)  # validates
 
 

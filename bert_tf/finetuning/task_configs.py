@@ -1,6 +1,6 @@
 """Typed settings of the classification and tagging tasks (`task.classification`,
-`task.tagging` in a fine-tuning config); kept free of TensorFlow so that reading a config is
-cheap."""
+`task.tagging` in a fine-tuning config) and the subset / batching settings every task
+section shares; kept free of TensorFlow so that reading a config is cheap."""
 
 from __future__ import annotations
 
@@ -13,18 +13,40 @@ DEFAULT_POOL_BATCHES = 50  # bert_tf.finetuning.batching.DEFAULT_POOL_BATCHES
 CLASSIFICATION_METRICS = ("accuracy", "f1", "matthews_corrcoef", "pearson", "spearman")
 
 
-def _check_sampling_and_batching(section) -> None:
-    """Checks the subset and batching fields both task sections have."""
-    for name in ("train_subset", "eval_subset"):
-        value = getattr(section, name)
-        if value is not None and value < 1:
-            raise ConfigError(f"{name} must be positive or null, got {value}")
-    if section.pool_batches < 1 or section.eval_batch_size < 1:
-        raise ConfigError("pool_batches and eval_batch_size must be positive")
+@dataclasses.dataclass(frozen=True)
+class SampledBatchedTaskConfig:
+    """Settings every task section shares: fixed subsets and how training batches are padded.
+
+    Attributes:
+        train_subset / eval_subset: use a fixed random sample of this many examples
+            (sentences, questions; time budgets, smoke tests); null uses all.
+        subset_seed: seed of those samples (independent of the training seeds).
+        group_by_length: training batches of similar lengths (far less padding).
+        pool_batches: length-grouping pool size, in batches.
+        pad_to_max_length: pad every training batch to the sequence length (the original's
+            static shapes) instead of to the batch's longest example.
+        eval_batch_size: examples (tagging, SQuAD: windows) per prediction batch.
+    """
+
+    train_subset: int | None = None
+    eval_subset: int | None = None
+    subset_seed: int = 0
+    group_by_length: bool = True
+    pool_batches: int = DEFAULT_POOL_BATCHES
+    pad_to_max_length: bool = False
+    eval_batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("train_subset", "eval_subset"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be positive or null, got {value}")
+        if self.pool_batches < 1 or self.eval_batch_size < 1:
+            raise ConfigError("pool_batches and eval_batch_size must be positive")
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassificationTaskConfig:
+class ClassificationTaskConfig(SampledBatchedTaskConfig):
     """The `task.classification` section.
 
     Attributes:
@@ -49,14 +71,6 @@ class ClassificationTaskConfig:
             (classification) or pearson + spearman (regression).
         errors: a malformed row or a label outside the label set: `raise` (error naming file
             and line) or `skip` (dropped, logged, counted).
-        train_subset / eval_subset: use a fixed random sample of this many examples (time
-            budgets, smoke tests); null uses all.
-        subset_seed: seed of those samples (independent of the training seeds).
-        group_by_length: training batches of similar lengths (far less padding).
-        pool_batches: length-grouping pool size, in batches.
-        pad_to_max_length: pad every batch to `training.seq_length` (original static
-            shapes) instead of to the batch's longest example.
-        eval_batch_size: examples per prediction batch.
         tfds_download: `tfds`: let TFDS download and prepare the data when missing.
     """
 
@@ -76,13 +90,6 @@ class ClassificationTaskConfig:
     has_header: bool = True
     metrics: list[str] | None = None
     errors: Literal["raise", "skip"] = "raise"
-    train_subset: int | None = None
-    eval_subset: int | None = None
-    subset_seed: int = 0
-    group_by_length: bool = True
-    pool_batches: int = DEFAULT_POOL_BATCHES
-    pad_to_max_length: bool = False
-    eval_batch_size: int = 64
     tfds_download: bool = True
 
     def __post_init__(self) -> None:
@@ -99,11 +106,11 @@ class ClassificationTaskConfig:
         for name in self.metrics or ():
             if name not in CLASSIFICATION_METRICS:
                 raise ConfigError(f"unknown metric {name!r}; known: {list(CLASSIFICATION_METRICS)}")
-        _check_sampling_and_batching(self)
+        super().__post_init__()
 
 
 @dataclasses.dataclass(frozen=True)
-class TaggingTaskConfig:
+class TaggingTaskConfig(SampledBatchedTaskConfig):
     """The `task.tagging` section.
 
     Attributes:
@@ -122,13 +129,6 @@ class TaggingTaskConfig:
         rules: entity decoding for the metric: `seqeval` (default) or `conlleval`.
         errors: a line with a different column count or a tag outside the tag set: `raise`
             (error naming file and line) or `skip` (the sentence is dropped, logged, counted).
-        train_subset / eval_subset: use a fixed random sample of this many sentences; null
-            uses all.
-        subset_seed: seed of those samples.
-        group_by_length: training batches of similar lengths.
-        pool_batches: length-grouping pool size, in batches.
-        pad_to_max_length: pad every batch to `training.seq_length`.
-        eval_batch_size: windows per prediction batch.
         tfds_download: `tfds_conll2003`: let TFDS download and prepare the data.
     """
 
@@ -144,13 +144,6 @@ class TaggingTaskConfig:
     window_stride: int | None = None
     rules: Literal["seqeval", "conlleval"] = "seqeval"
     errors: Literal["raise", "skip"] = "raise"
-    train_subset: int | None = None
-    eval_subset: int | None = None
-    subset_seed: int = 0
-    group_by_length: bool = True
-    pool_batches: int = DEFAULT_POOL_BATCHES
-    pad_to_max_length: bool = False
-    eval_batch_size: int = 64
     tfds_download: bool = True
 
     def __post_init__(self) -> None:
@@ -160,4 +153,4 @@ class TaggingTaskConfig:
             raise ConfigError("source: files needs train_file and/or eval_files")
         if self.window_stride is not None and self.window_stride < 1:
             raise ConfigError(f"window_stride must be positive, got {self.window_stride}")
-        _check_sampling_and_batching(self)
+        super().__post_init__()

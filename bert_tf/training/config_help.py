@@ -12,7 +12,15 @@ import typing
 
 
 def _attribute_docs(cls: type) -> dict[str, str]:
-    doc = cls.__doc__ or ""
+    """Field -> meaning from the `Attributes:` sections of `cls` and its base classes."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        docs.update(_own_attribute_docs(klass))
+    return docs
+
+
+def _own_attribute_docs(cls: type) -> dict[str, str]:
+    doc = cls.__dict__.get("__doc__") or ""
     match = re.search(r"Attributes:\n(.*?)(\n\s*\n|\Z)", doc, re.S)
     if not match:
         return {}
