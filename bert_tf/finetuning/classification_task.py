@@ -29,7 +29,7 @@ from bert_tf.finetuning.classification_features import (
 )
 from bert_tf.finetuning.subset import fixed_subset
 from bert_tf.finetuning.task import FineTuningTask
-from bert_tf.finetuning.task_configs import ClassificationTaskConfig
+from bert_tf.finetuning.task_configs import ClassificationTaskConfig, split_file
 from bert_tf.metrics import glue as glue_metrics
 from bert_tf.tasks import BertClassifier, classifier_loss
 from bert_tf.text import BertPreprocessor, Vocabulary
@@ -85,9 +85,7 @@ class ClassificationTask(FineTuningTask):
             )
         from bert_tf.data.classification_files import read_classification_file
 
-        path = cfg.train_file if split == cfg.train_split else cfg.eval_files.get(split)
-        if path is None:
-            raise ConfigError(f"no file for split {split!r}: set train_file / eval_files")
+        path = split_file(cfg, split)
         return read_classification_file(
             path,
             text_column=cfg.text_column,

@@ -31,7 +31,7 @@ from bert_tf.finetuning.tagging_features import (
     merge_window_predictions,
 )
 from bert_tf.finetuning.task import FineTuningTask
-from bert_tf.finetuning.task_configs import TaggingTaskConfig
+from bert_tf.finetuning.task_configs import TaggingTaskConfig, split_file
 from bert_tf.metrics.entities import entity_scores
 from bert_tf.tasks import BertTagger, MaskedTokenAccuracy, tagger_loss
 from bert_tf.text import BertTokenizer, Vocabulary
@@ -79,9 +79,7 @@ class TaggingTask(FineTuningTask):
             return load_conll2003_tfds(split, data_dir=cfg.data_dir, download=cfg.tfds_download)
         from bert_tf.data.conll import read_conll
 
-        path = cfg.train_file if split == cfg.train_split else cfg.eval_files.get(split)
-        if path is None:
-            raise ConfigError(f"no file for split {split!r}: set train_file / eval_files")
+        path = split_file(cfg, split)
         return read_conll(
             path,
             word_column=cfg.word_column,

@@ -45,6 +45,14 @@ class SampledBatchedTaskConfig:
             raise ConfigError("pool_batches and eval_batch_size must be positive")
 
 
+def split_file(section: ClassificationTaskConfig | TaggingTaskConfig, split: str) -> str:
+    """The file a `source: files` section reads for `split` (train_file or eval_files)."""
+    path = section.train_file if split == section.train_split else section.eval_files.get(split)
+    if path is None:
+        raise ConfigError(f"no file for split {split!r}: set train_file / eval_files")
+    return path
+
+
 @dataclasses.dataclass(frozen=True)
 class ClassificationTaskConfig(SampledBatchedTaskConfig):
     """The `task.classification` section.
