@@ -34,6 +34,11 @@ def num_batches(num_examples: int, batch_size: int) -> int:
     return math.ceil(num_examples / batch_size)
 
 
+def feature_padding(pad_id: int) -> dict[str, int]:
+    """Padding values of the encoder inputs: `[PAD]` for the ids, 0 for mask and segment."""
+    return {"input_word_ids": pad_id, "input_mask": 0, "input_type_ids": 0}
+
+
 def _sort_pool(length_key: str):
     @tf.autograph.experimental.do_not_convert
     def sort(features, labels):
@@ -77,7 +82,7 @@ def pad_batches(
         num_examples: elements in `dataset` (checked: the result has exactly
             ceil(num_examples / B) batches).
         padding_values: `(features, labels)`-shaped structure of padding values
-            (e.g. `[PAD]` id for `input_word_ids`, 0 for the mask, `IGNORE_LABEL` for tags).
+            (`feature_padding(pad_id)` for the features, `IGNORE_LABEL` for tags).
         pad_to: pad every batch to this static length (BERT's original fixed-shape input,
             for XLA/TPU); None pads each batch to its longest example.
         group_by_length: sort pools of `pool_batches * B` examples by length before cutting

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert_tf.data.classification import ClassificationData
-from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES, pad_batches
+from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES, feature_padding, pad_batches
 from bert_tf.text import BertPreprocessor
 
 # Examples tokenized per tf.data map call: tensorflow-text is much faster on batches.
@@ -124,7 +124,7 @@ def batch_examples(
         examples = examples.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
     _, label_spec = examples.element_spec
     padding = (
-        {"input_word_ids": pad_id, "input_mask": 0, "input_type_ids": 0},
+        feature_padding(pad_id),
         tf.constant(0, label_spec.dtype),
     )
     dataset = pad_batches(

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from bert_tf.data.squad import SquadExample
 from bert_tf.encoder import INPUT_NAMES
-from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES, pad_batches
+from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES, feature_padding, pad_batches
 from bert_tf.finetuning.squad_graph import WINDOW_KEYS, SquadWindower
 
 # Examples windowed per `SquadWindower` call inside tf.data.
@@ -151,12 +151,10 @@ def train_dataset(
         length = tf.reduce_sum(features["input_mask"])
         return {k: v[:length] for k, v in features.items()}, labels
 
-    zero = tf.constant(0, tf.int32)
     padding = (
-        {"input_word_ids": tf.constant(windower.tokenizer.vocab.pad_id, tf.int32), "input_mask": zero,
-         "input_type_ids": zero},
-        {"start_logits": zero, "end_logits": zero},
-    )  # fmt: skip
+        feature_padding(windower.tokenizer.vocab.pad_id),
+        {"start_logits": 0, "end_logits": 0},
+    )
     batches = pad_batches(
         ds.map(split_unpadded, num_parallel_calls=tf.data.AUTOTUNE),
         batch_size,

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES, pad_batches
+from bert_tf.finetuning.batching import DEFAULT_POOL_BATCHES, feature_padding, pad_batches
 from bert_tf.tasks.tagger import IGNORE_LABEL
 from bert_tf.text import BertTokenizer
 
@@ -293,7 +293,7 @@ def make_tagging_dataset(
     if training:
         dataset = dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
     padding = (
-        {"input_word_ids": pad_id, "input_mask": 0, "input_type_ids": 0},
+        feature_padding(pad_id),
         tf.constant(IGNORE_LABEL, tf.int32),
     )
     dataset = pad_batches(
