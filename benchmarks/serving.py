@@ -9,8 +9,11 @@ tokenization, the model and the softmax/argmax, one request at a time.
   `BertForSequenceClassification` under `torch.inference_mode()`, float32.
 * `bert_tf` — the raw-text classifier SavedModel of the export issue, called through its
   `serving_default` signature (`text` tf.string [batch]) in a process that imports only
-  tensorflow and tensorflow_text. `--serving-export-dir` times an existing export; otherwise
-  the export is made (in a child process, never counted) by `export_bert_tf_classifier`.
+  tensorflow and tensorflow_text, exported twice: `float32`, and `bfloat16` (kernels stored
+  and multiplied in bfloat16, `export_savedmodel --precision bfloat16`). The bfloat16 row also
+  records how far its logits are from the float32 export's on the first 512 dev sentences.
+  `--serving-export-dir` times an existing float32 export; otherwise the exports are made (in
+  a child process, never counted) by `export_bert_tf_classifier`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from benchmarks.report import fmt, render, status_text
 
 TASK = "benchmarks.serving:worker"
 FRAMEWORKS = ("bert_tf", "hf")
+BERT_TF_PRECISIONS = ("float32", "bfloat16")
 BATCH_SIZES = (1, 32)
 MAX_LENGTH = 128
 DEV_FILE = pathlib.Path("glue/SST-2/dev.tsv")
@@ -86,25 +90,28 @@ def export_bert_tf_classifier(
     checkpoint_dir: pathlib.Path | None,
     export_dir: pathlib.Path,
     vocab_file: pathlib.Path | None = None,
+    precision: str = "float32",
 ) -> pathlib.Path:
     """bert_tf's side: export the raw-text classifier SavedModel for the serving benchmark.
 
     bert_tf's sentence classifier (2 labels, seq_length 128, the head seeded) on the MiniLM-L6
     checkpoint in `checkpoint_dir` (random init of the same shape with `vocab_file` when None)
-    is exported with `bert_tf.export.export_model` to `export_dir/sst2_minilm/<version>/`. The
+    is exported with `bert_tf.export.export_model` at `precision` to
+    `export_dir/sst2_minilm[_bfloat16]/<version>/`. The
     export runs in a child process, so that the timing process never imports bert_tf (it only
     loads the SavedModel, as a model server would). Returns the version directory.
     """
     import subprocess
     import sys
 
-    done_before = sorted((export_dir / "sst2_minilm").glob("*/saved_model.pb"))
+    name = "sst2_minilm" if precision == "float32" else f"sst2_minilm_{precision}"
+    done_before = sorted((export_dir / name).glob("*/saved_model.pb"))
     if done_before:  # the other batch size's job of this run already exported it
         return done_before[-1].parent
     export_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-c", "import sys; from benchmarks.serving import _export_classifier; "
                "print(_export_classifier(*sys.argv[1:]))",  # fmt: skip
-               str(checkpoint_dir or ""), str(export_dir), str(vocab_file or "")]
+               str(checkpoint_dir or ""), str(export_dir), str(vocab_file or ""), precision]
     done = subprocess.run(command, capture_output=True, text=True, check=False,
                           cwd=pathlib.Path(__file__).resolve().parents[1])  # fmt: skip
     if done.returncode != 0:
@@ -112,7 +119,8 @@ def export_bert_tf_classifier(
     return pathlib.Path(done.stdout.strip().splitlines()[-1])
 
 
-def _export_classifier(checkpoint_dir: str, export_dir: str, vocab_file: str) -> str:
+def _export_classifier(checkpoint_dir: str, export_dir: str, vocab_file: str,
+                       precision: str = "float32") -> str:
     """Child process of `export_bert_tf_classifier`: build, export, return the path."""
     import keras
 
@@ -132,7 +140,9 @@ def _export_classifier(checkpoint_dir: str, export_dir: str, vocab_file: str) ->
                                          num_attention_heads=12, intermediate_size=1536))  # fmt: skip
     model = BertClassifier(encoder, num_classes=2)
     metadata = {"seq_length": MAX_LENGTH, "label_names": ["negative", "positive"], "lower_case": True}
-    result = export_model(model, "classification", metadata, vocab_file, export_dir, "sst2_minilm")
+    name = "sst2_minilm" if precision == "float32" else f"sst2_minilm_{precision}"
+    result = export_model(model, "classification", metadata, vocab_file, export_dir, name,
+                          precision=precision)  # fmt: skip
     return result["path"]
 
 
@@ -143,22 +153,47 @@ def _bert_tf_latency(params, texts) -> dict[str, Any]:
     import tensorflow as tf
     import tensorflow_text  # noqa: F401 -- registers the tf-text ops the export uses
 
-    export_dir = params.get("export_dir")
-    if not export_dir:
-        checkpoint = minilm_dir()
-        export_dir = export_bert_tf_classifier(
-            checkpoint, pathlib.Path(params["work_dir"]), pathlib.Path(params["vocab_file"])
-        )
-    signature = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    precision = params.get("precision", "float32")
+
+    def exported(precision: str) -> str:
+        if precision == "float32" and params.get("export_dir"):
+            return params["export_dir"]
+        return str(export_bert_tf_classifier(
+            minilm_dir(), pathlib.Path(params["work_dir"]), pathlib.Path(params["vocab_file"]),
+            precision,
+        ))  # fmt: skip
+
+    export_dir = exported(precision)
+    signature = tf.saved_model.load(export_dir).signatures["serving_default"]
 
     def call(batch_texts):
         return signature(text=tf.constant(batch_texts))["logits"].numpy()
 
+    info = {**threads, "export_dir": export_dir, "precision": precision}
+    latency = time_requests(call, texts, params["batch"], params["warmup"], params["requests"])
+    if precision != "float32":
+        info["vs_float32"] = _logit_agreement(
+            call, tf.saved_model.load(exported("float32")).signatures["serving_default"], texts
+        )
+    return {"latency": latency, "info": info}
+
+
+def _logit_agreement(call, float32_signature, texts, count: int = 512) -> dict[str, Any]:
+    """Max |logit difference| and label agreement against the float32 export."""
+    import numpy as np
+    import tensorflow as tf
+
+    texts = texts[:count]
+    ours = np.concatenate([call(texts[i:i + 64]) for i in range(0, len(texts), 64)])
+    reference = np.concatenate([
+        float32_signature(text=tf.constant(texts[i:i + 64]))["logits"].numpy()
+        for i in range(0, len(texts), 64)
+    ])  # fmt: skip
     return {
-        "latency": time_requests(
-            call, texts, params["batch"], params["warmup"], params["requests"]
-        ),
-        "info": {**threads, "export_dir": str(export_dir)},
+        "sentences": len(texts),
+        "max_abs_logit_diff": float(np.abs(ours - reference).max()),
+        "max_abs_logit": float(np.abs(reference).max()),
+        "label_agreement": float((ours.argmax(-1) == reference.argmax(-1)).mean()),
     }
 
 
@@ -226,29 +261,9 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     rows = []
     for batch in BATCH_SIZES:
         for framework in selected_workload_frameworks(opts.frameworks, FRAMEWORKS):
-            row = {"framework": framework, "batch": batch}
-            reason = missing.get("hf_best") if framework == "hf" else None
-            if not dev_file.is_file():
-                reason = f"data missing: {dev_file}"
-            if reason:
-                rows.append({**row, "status": "skipped", "error": reason})
-                continue
-            requests = (20 if batch == 1 else 5) if opts.quick else (300 if batch == 1 else 60)
-            params = {
-                "framework": framework,
-                "batch": batch,
-                "dev_file": str(dev_file),
-                "vocab_file": str(vocab),
-                "warmup": 3 if opts.quick else 10,
-                "requests": requests,
-                "export_dir": str(opts.serving_export_dir) if opts.serving_export_dir else None,
-                "work_dir": str(runner.log_dir / "serving_export"),
-            }
-            job = runner.run(TASK, params, label=f"serving {framework} batch {batch}")
-            row.update(status=job["status"], error=job.get("error"))
-            if job["status"] == "ok":
-                row.update(job["result"]["latency"], info=job["result"]["info"])
-            rows.append(row)
+            for precision in BERT_TF_PRECISIONS if framework == "bert_tf" else ("float32",):
+                rows.append(_measure(opts, runner, missing, framework, batch, precision,
+                                     dev_file, vocab))  # fmt: skip
     return {
         "description": f"raw-text classifier latency, MiniLM-L6 shape, max length {MAX_LENGTH}",
         "checkpoint": str(minilm_dir()) if minilm_dir() else None,
@@ -258,19 +273,55 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     }
 
 
+def _measure(opts, runner, missing, framework: str, batch: int, precision: str,
+             dev_file: pathlib.Path, vocab: pathlib.Path) -> dict[str, Any]:
+    row = {"framework": framework, "batch": batch, "precision": precision}
+    reason = missing.get("hf_best") if framework == "hf" else None
+    if not dev_file.is_file():
+        reason = f"data missing: {dev_file}"
+    if reason:
+        return {**row, "status": "skipped", "error": reason}
+    requests = (20 if batch == 1 else 5) if opts.quick else (300 if batch == 1 else 60)
+    params = {
+        "framework": framework,
+        "precision": precision,
+        "batch": batch,
+        "dev_file": str(dev_file),
+        "vocab_file": str(vocab),
+        "warmup": 3 if opts.quick else 10,
+        "requests": requests,
+        "export_dir": str(opts.serving_export_dir) if opts.serving_export_dir else None,
+        "work_dir": str(runner.log_dir / "serving_export"),
+    }
+    job = runner.run(TASK, params, label=f"serving {framework} {precision} batch {batch}")
+    row.update(status=job["status"], error=job.get("error"))
+    if job["status"] == "ok":
+        row.update(job["result"]["latency"], info=job["result"]["info"])
+    return row
+
+
 def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per batch size: peer latency ÷ bert_tf latency at p50 and p99 (> 1: bert_tf faster)."""
+    """Per batch size and bert_tf precision: peer latency ÷ bert_tf latency at p50 and p99
+    (> 1: bert_tf faster)."""
     out = []
+    ok = [r for r in rows if r["status"] == "ok"]
     for batch in sorted({r["batch"] for r in rows}):
-        group = {r["framework"]: r for r in rows if r["batch"] == batch and r["status"] == "ok"}
-        ours = group.get("bert_tf")
-        entry: dict[str, Any] = {"batch": batch}
-        for name, peer in group.items():
-            if name != "bert_tf" and ours:
-                entry[f"{name}_over_bert_tf_p50"] = peer["p50_ms"] / ours["p50_ms"]
-                entry[f"{name}_over_bert_tf_p99"] = peer["p99_ms"] / ours["p99_ms"]
-        out.append(entry)
+        peers = [r for r in ok if r["batch"] == batch and r["framework"] != "bert_tf"]
+        for ours in (r for r in ok if r["batch"] == batch and r["framework"] == "bert_tf"):
+            entry: dict[str, Any] = {"batch": batch, "precision": ours.get("precision", "float32")}
+            for peer in peers:
+                entry[f"{peer['framework']}_over_bert_tf_p50"] = peer["p50_ms"] / ours["p50_ms"]
+                entry[f"{peer['framework']}_over_bert_tf_p99"] = peer["p99_ms"] / ours["p99_ms"]
+            out.append(entry)
     return out
+
+
+def _agreement_note(row: dict[str, Any]) -> str:
+    vs = (row.get("info") or {}).get("vs_float32")
+    if not vs:
+        return ""
+    return (f"vs float32 export: max |Δlogit| {vs['max_abs_logit_diff']:.3g}, "
+            f"same label {vs['label_agreement']:.1%}")  # fmt: skip
 
 
 def table(section: dict[str, Any], markdown: bool = False) -> str:
@@ -278,12 +329,12 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
     lines = [
         [
             r["batch"],
-            r["framework"],
+            r["framework"] if r["framework"] != "bert_tf" else f"bert_tf {r.get('precision')}",
             status_text(r),
             fmt(r.get("p50_ms"), ".2f"),
             fmt(r.get("p99_ms"), ".2f"),
             fmt(r.get("n")),
-            (r.get("error") or "")[:70],
+            (r.get("error") or _agreement_note(r))[:70],
         ]
         for r in section["rows"]
     ]

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from bert_tf.export.graph_utils import track_tf_variables
 from bert_tf.export.hub_modules import EncoderModule, PreprocessorModule
+from bert_tf.export.precision import serving_copy, weight_dtypes
 from bert_tf.export.serving_docs import readme_sections
 from bert_tf.export.serving_layout import save_servable, version_directory
 from bert_tf.export.signatures_classifier import ClassifierServingModule
@@ -95,6 +96,7 @@ def export_model(
     rules: str = "seqeval",
     serving_version: str | None = None,
     overwrite: bool = False,
+    precision: str = "float32",
 ) -> dict[str, Any]:
     """Exports a task model to `<export_dir>/<model_name>/<version>/`.
 
@@ -109,12 +111,15 @@ def export_model(
         word_split, rules: tagging only (see `TaggerServingModule`).
         serving_version: a TF Serving release (e.g. "2.8") to check the custom ops against.
         overwrite: replace an existing version.
+        precision: "float32", or "bfloat16" to store and multiply the dense layers' kernels
+            in bfloat16 (see `bert_tf.export.precision`; outputs stay float32).
 
     Returns:
         The export metadata (also in `assets.extra/export_metadata.json`) plus `path`.
     """
     model_name = model_name or DEFAULT_MODEL_NAMES.get(task_type, "bert_model")
     target = version_directory(export_dir, model_name, version, overwrite)
+    model = serving_copy(model, precision)
     module = build_serving_module(model, task_type, metadata, vocabulary,
                                   word_split=word_split, rules=rules)  # fmt: skip
     track_tf_variables(module, model)
@@ -125,7 +130,7 @@ def export_model(
     if task_type == "tagging":
         settings.update(word_split=word_split, entity_rules=rules)
     info = {"model_name": model_name, "version": int(target.name), "task_type": task_type,
-            "task": settings}  # fmt: skip
+            "precision": precision, "weight_dtypes": weight_dtypes(model), "task": settings}  # fmt: skip
     try:
         written = save_servable(
             module, module.signatures(), target, info, serving_version=serving_version,

@@ -8,6 +8,7 @@ names below, and checkpoint importers choose the variant the checkpoint was trai
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 
 import keras
@@ -22,7 +23,10 @@ def gelu_tanh(x):
 
 def gelu_erf(x):
     """GELU, exact: 0.5 x (1 + erf(x / sqrt(2)))."""
-    return ops.gelu(x, approximate=False)
+    # Written out with Erf instead of ops.gelu (tf.nn.gelu uses Erfc): Eigen vectorizes Erf,
+    # not Erfc (28 % faster on [768, 1536] float32), and grappler's oneDNN remapper still
+    # fuses MatMul + BiasAdd + this pattern into one kernel at inference.
+    return 0.5 * x * (1.0 + tf.math.erf(x * _const(_INV_SQRT_2, x)))
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -35,33 +39,74 @@ def _const(value: float, like):
     return tf.constant(value, dtype=like.dtype)
 
 
-@tf.custom_gradient
-def _gelu_tanh_for_training(x):
-    # Same value as `gelu_tanh`, with a hand-written derivative. Autodiff of the composite
-    # formula emits ~15 element-wise ops over [B, S, I] and keeps their intermediates alive for
-    # the backward pass (11 % of a BERT-Mini CPU training step); this keeps only `x`.
-    def value(x):
-        cubic = _const(0.044715, x) * x * x * x
-        return 0.5 * x * (1.0 + tf.tanh(_const(_SQRT_2_OVER_PI, x) * (x + cubic)))
-
-    def grad(upstream):
-        x2 = x * x
-        t = tf.tanh(_const(_SQRT_2_OVER_PI, x) * x * (1.0 + _const(0.044715, x) * x2))
-        slope = _const(_SQRT_2_OVER_PI, x) * (1.0 + _const(3 * 0.044715, x) * x2)
-        return upstream * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * slope)
-
-    return value(x), grad
+# The training variants below compute in (at least) float32 whatever the input dtype, and run their
+# forward and backward formulas as single XLA-fused loops when the shape is static. Unfused,
+# each formula is 7-12 element-wise TensorFlow kernels, each one a pass over [B*S, I] in
+# memory, and bfloat16 element-wise kernels are scalar code: fused, GELU's forward + backward
+# is 3.7x (float32) and 6x (bfloat16) faster on a [4096, 2048] tensor, and a BERT-Mini
+# pre-training step 10 % (fp32) / 23 % (mixed_bfloat16) faster on 2 CPU cores. XLA compiles
+# once per shape (~0.1 s), so tensors whose shape is only known at run time (dynamic padding)
+# use the same formulas as unfused TensorFlow ops instead of compiling for every batch length.
 
 
-@tf.custom_gradient
-def _gelu_erf_for_training(x):
-    # As above for the exact form: d/dx x Phi(x) = Phi(x) + x phi(x).
-    def grad(upstream):
-        cdf = 0.5 * (1.0 + tf.math.erf(x * _const(_INV_SQRT_2, x)))
-        pdf = _const(_INV_SQRT_2PI, x) * tf.exp(-0.5 * x * x)
-        return upstream * (cdf + x * pdf)
+def _widened(x):
+    # bfloat16 / float16 inputs compute in float32; float32 and float64 keep their precision.
+    return x if x.dtype in (tf.float32, tf.float64) else tf.cast(x, tf.float32)
 
-    return 0.5 * x * (1.0 + tf.math.erf(x * _const(_INV_SQRT_2, x))), grad
+
+def _gelu_tanh_value(x):
+    y = _widened(x)
+    return tf.cast(0.5 * y * (1.0 + tf.tanh(_SQRT_2_OVER_PI * (y + 0.044715 * y * y * y))), x.dtype)
+
+
+def _gelu_tanh_grad(x, upstream):
+    y = _widened(x)
+    y2 = y * y
+    t = tf.tanh(_SQRT_2_OVER_PI * y * (1.0 + 0.044715 * y2))
+    slope = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * y2)
+    local = 0.5 * (1.0 + t) + 0.5 * y * (1.0 - t * t) * slope
+    return tf.cast(tf.cast(upstream, y.dtype) * local, x.dtype)
+
+
+def _gelu_erf_value(x):
+    y = _widened(x)
+    return tf.cast(0.5 * y * (1.0 + tf.math.erf(y * _INV_SQRT_2)), x.dtype)
+
+
+def _gelu_erf_grad(x, upstream):
+    # d/dx x Phi(x) = Phi(x) + x phi(x)
+    y = _widened(x)
+    cdf = 0.5 * (1.0 + tf.math.erf(y * _INV_SQRT_2))
+    pdf = _INV_SQRT_2PI * tf.exp(-0.5 * y * y)
+    return tf.cast(tf.cast(upstream, y.dtype) * (cdf + y * pdf), x.dtype)
+
+
+def _with_fused_gradient(value_fn, grad_fn):
+    fused_value = tf.function(value_fn, jit_compile=True, autograph=False)
+    fused_grad = tf.function(grad_fn, jit_compile=True, autograph=False)
+
+    @tf.custom_gradient
+    def activation(x):
+        # Autodiff of the composite formula would also keep every intermediate alive for
+        # the backward pass; this keeps only `x`.
+        fuse = fused_gelu_enabled() and x.shape.is_fully_defined()
+        value = (fused_value if fuse else value_fn)(x)
+
+        def grad(upstream):
+            return (fused_grad if fuse else grad_fn)(x, upstream)
+
+        return value, grad
+
+    return activation
+
+
+def fused_gelu_enabled() -> bool:
+    """Whether training GELUs of static shape run XLA-fused (env `BERT_TF_FUSED_GELU=0`: off)."""
+    return os.environ.get("BERT_TF_FUSED_GELU", "1") != "0"
+
+
+_gelu_tanh_for_training = _with_fused_gradient(_gelu_tanh_value, _gelu_tanh_grad)
+_gelu_erf_for_training = _with_fused_gradient(_gelu_erf_value, _gelu_erf_grad)
 
 
 def training_variant(name: str) -> Callable:

@@ -57,9 +57,11 @@ class BertEmbeddings(keras.layers.Layer):
         init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
 
         def table(rows, name):
-            # autocast=False: lookups stay float32 under mixed precision.
+            # float32 tables and autocast=False: lookups stay float32 under mixed precision,
+            # and also under the bfloat16 policy of a bfloat16 serving export.
             return self.add_weight(
-                shape=(rows, self.hidden_size), initializer=init, name=name, autocast=False
+                shape=(rows, self.hidden_size), initializer=init, name=name, dtype="float32",
+                autocast=False,
             )
 
         self.word_embeddings = table(self.vocab_size, "word_embeddings")
