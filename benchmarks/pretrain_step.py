@@ -7,6 +7,7 @@ divided by the matmul peaks measured in the same run.
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 from benchmarks.common import (
@@ -137,68 +138,105 @@ def _shape_key(r: dict[str, Any]) -> tuple:
     return (r["size"], r["seq"], r["batch"], r["precision"])
 
 
+def _compare_group(group: dict[str, dict[str, Any]], key: tuple) -> dict[str, Any]:
+    """bert_tf ÷ each peer and ÷ the best peer within one group of rows (one shape, one round)."""
+    ours = group.get("bert_tf", {}).get("tokens_per_s")
+    entry = dict(zip(("size", "seq", "batch", "precision"), key, strict=True))
+    entry["bert_tf_tokens_per_s"] = ours
+    peers = {f: g["tokens_per_s"] for f, g in group.items() if f != "bert_tf" and g.get("tokens_per_s")}
+    entry["ratios"] = {f: ours / v for f, v in peers.items()} if ours else {}
+    if peers and ours:
+        best = max(peers, key=peers.get)
+        entry.update(best_peer=best, ratio_vs_best_peer=ours / peers[best])
+    entry["mfu_fp32"] = group.get("bert_tf", {}).get("mfu_vs_fp32_peak")
+    entry["noisy"] = any(g.get("noisy") for g in group.values())
+    return entry
+
+
 def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per shape and precision: bert_tf ÷ each peer (tokens/s), ÷ the best peer, and the
-    fp32 utilisation target. Only `ok` rows enter a ratio."""
+    fp32 utilisation target. Only `ok` rows enter a ratio.
+
+    With several rounds (`--rounds`), each round's ratios come from the rows measured in that
+    round, so a drift of the machine's speed between rounds cancels out; the entry reports the
+    median over rounds and every round's ratio to the best peer (`ratio_vs_best_peer_rounds`).
+    """
     out = []
     for key in dict.fromkeys(_shape_key(r) for r in rows):
-        group = {r["framework"]: r for r in rows if _shape_key(r) == key}
-        ours = group.get("bert_tf", {}).get("tokens_per_s")
+        rounds = sorted({r.get("round", 0) for r in rows if _shape_key(r) == key})
+        per_round = [
+            _compare_group({r["framework"]: r for r in rows
+                            if _shape_key(r) == key and r.get("round", 0) == k}, key)  # fmt: skip
+            for k in rounds
+        ]
         entry = dict(zip(("size", "seq", "batch", "precision"), key, strict=True))
-        entry["bert_tf_tokens_per_s"] = ours
-        peers = {
-            f: g["tokens_per_s"]
-            for f, g in group.items()
-            if f != "bert_tf" and g.get("tokens_per_s")
-        }
-        entry["ratios"] = {f: ours / v for f, v in peers.items()} if ours else {}
-        if peers and ours:
-            best = max(peers, key=peers.get)
-            entry.update(best_peer=best, ratio_vs_best_peer=ours / peers[best])
+        entry["bert_tf_tokens_per_s"] = _median([e["bert_tf_tokens_per_s"] for e in per_round])
+        frameworks = dict.fromkeys(f for e in per_round for f in e["ratios"])
+        entry["ratios"] = {f: _median([e["ratios"].get(f) for e in per_round]) for f in frameworks}
+        best = [e["ratio_vs_best_peer"] for e in per_round if e.get("ratio_vs_best_peer")]
+        if best:
+            entry["ratio_vs_best_peer"] = _median(best)
+            entry["ratio_vs_best_peer_rounds"] = best
+            entry["best_peer"] = collections.Counter(
+                e["best_peer"] for e in per_round if e.get("best_peer")).most_common(1)[0][0]
             entry["meets_target"] = entry["ratio_vs_best_peer"] >= TARGET_RATIO_VS_BEST_PEER
-        mfu = group.get("bert_tf", {}).get("mfu_vs_fp32_peak")
-        if ours and entry["precision"] == "fp32" and entry["size"] in TARGET_MFU_FP32 and mfu:
+        mfu = _median([e["mfu_fp32"] for e in per_round])
+        if entry["bert_tf_tokens_per_s"] and entry["precision"] == "fp32" and mfu \
+                and entry["size"] in TARGET_MFU_FP32:
             entry["bert_tf_mfu_fp32"] = mfu
             entry["meets_mfu_target"] = mfu >= TARGET_MFU_FP32[entry["size"]]
-        entry["noisy"] = any(g.get("noisy") for g in group.values())
+        entry["noisy"] = any(e["noisy"] for e in per_round)
         out.append(entry)
     return out
 
 
+def _median(values: list[float | None]) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
 def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -> dict:
-    """Runs benchmark 1 for every shape, precision and framework in `opts`."""
+    """Runs benchmark 1 for every shape, precision and framework in `opts`.
+
+    `opts.rounds` > 1 measures every framework once per round, round after round, starting
+    each round with a different framework, so that bert_tf and its peers share the machine's
+    slow and fast minutes instead of each getting its own.
+    """
     rows = []
+    rounds = getattr(opts, "rounds", 1)
     for size, seq, batch in shapes(opts):
         for precision in opts.precisions:
-            for framework in frameworks_for(opts, precision):
-                job = measure(
-                    opts,
-                    runner,
-                    missing,
-                    framework,
-                    size=size,
-                    seq=seq,
-                    batch=batch,
-                    precision=precision,
-                )
-                rows.append(row(job, peaks))
+            frameworks = frameworks_for(opts, precision)
+            for k in range(rounds):
+                shift = k % len(frameworks) if frameworks else 0
+                for framework in frameworks[shift:] + frameworks[:shift]:
+                    job = measure(opts, runner, missing, framework, size=size, seq=seq,
+                                  batch=batch, precision=precision)  # fmt: skip
+                    rows.append({**row(job, peaks), "round": k})
     return {
         "description": "pre-training step (MLM + NSP) throughput on synthetic full-length batches",
         "flop_formula": FLOP_FORMULA,
         "targets": {"ratio_vs_best_peer": TARGET_RATIO_VS_BEST_PEER, "mfu_fp32": TARGET_MFU_FP32},
+        "rounds": rounds,
         "rows": rows,
         "comparisons": compare(rows),
     }
 
 
 def table(section: dict[str, Any], markdown: bool = False) -> str:
-    """Console table: tokens/s, spread, utilisation and bert_tf's ratio per row."""
-    comparisons = {
-        (c["size"], c["seq"], c["batch"], c["precision"]): c for c in section["comparisons"]
-    }
+    """Console table: tokens/s, spread, utilisation and bert_tf's ratio per row (within the
+    row's round), then the median ratio over rounds when there were several."""
+    rows = section["rows"]
+    groups: dict[tuple, dict[str, Any]] = {}
+    for r in rows:
+        groups.setdefault((*_shape_key(r), r.get("round", 0)), {})[r["framework"]] = r
     lines = []
-    for r in section["rows"]:
-        c = comparisons.get((r["size"], r["seq"], r["batch"], r["precision"]), {})
+    for r in rows:
+        key = (*_shape_key(r), r.get("round", 0))
+        c = _compare_group(groups[key], key[:4])
         ratio = c.get("ratios", {}).get(r["framework"]) if r["framework"] != "bert_tf" else None
         spread = r.get("step_time_s", {}).get("rel_spread")
         foreign = r.get("step_time_s", {}).get("foreign_cpu_share")
@@ -208,6 +246,7 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
                 r["seq"],
                 r["batch"],
                 r["precision"],
+                r.get("round", 0),
                 r["framework"],
                 status_text(r),
                 fmt(r.get("tokens_per_s"), ".0f"),
@@ -226,6 +265,7 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
         "seq",
         "batch",
         "prec",
+        "round",
         "framework",
         "status",
         "tokens/s",
@@ -236,7 +276,15 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
         "MFU own-prec %",
         "bert_tf ÷ this (bert_tf row: ÷ best peer)",
     ]
-    return render(markdown, headers, lines)
+    text = render(markdown, headers, lines)
+    summary = [
+        f"{c['size']} seq {c['seq']} {c['precision']}: bert_tf ÷ best peer, median of "
+        f"{len(c['ratio_vs_best_peer_rounds'])} rounds {c['ratio_vs_best_peer']:.2f} "
+        f"(rounds: {', '.join(f'{x:.2f}' for x in c['ratio_vs_best_peer_rounds'])})"
+        for c in section["comparisons"]
+        if len(c.get("ratio_vs_best_peer_rounds", [])) > 1
+    ]
+    return text + ("\n" + "\n".join(summary) if summary else "")
 
 
 def _pct(x: float | None) -> float | None:

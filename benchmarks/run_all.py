@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="timed repetitions per measurement (default 5; --quick: 2; Base gets half)",
     )
     p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="pretrain_step: measure every framework once per round, interleaved, and report "
+        "the median over rounds of bert_tf ÷ best peer (cancels the machine's drift between jobs)",
+    )
+    p.add_argument(
         "--out",
         type=pathlib.Path,
         default=None,
@@ -193,8 +200,8 @@ def resolve(opts: argparse.Namespace) -> argparse.Namespace:
     opts.sst2_examples = opts.sst2_examples or (256 if opts.quick else None)
     opts.finetune_size = opts.finetune_size or ("tiny" if opts.quick else "mini")
     opts.memory_size = opts.memory_size or ("tiny" if opts.quick else "base")
-    if opts.repeats < 1 or opts.threads < 1 or opts.inter_op_threads < 1:
-        raise SystemExit("--repeats, --threads and --inter-op-threads must be at least 1")
+    if min(opts.repeats, opts.rounds, opts.threads, opts.inter_op_threads) < 1:
+        raise SystemExit("--repeats, --rounds, --threads and --inter-op-threads must be at least 1")
     return opts
 
 

@@ -199,3 +199,32 @@ def test_memory_search_extrapolates_when_the_machine_has_less_than_the_target():
     first = memory._trial(opts, machine, "bert_tf", "base", 512, 8, 2, 6 * gib)
     found = memory.search_largest_batch(opts, machine, "bert_tf", "base", 512, first, 6 * gib, 6)
     assert found["extrapolated_largest_batch_at_target"] == pytest.approx(23 * 8, abs=1)
+
+
+def test_rounds_interleave_frameworks_and_ratios_stay_within_a_round():
+    """With `--rounds 3` each round measures every framework (a different one first), and
+    bert_tf's ratio is taken within a round: a machine that halves its speed between rounds
+    leaves the ratio (here exactly 1.2) unchanged, where a pooled median would not."""
+    opts = resolve(build_parser().parse_args(["--quick", "--rounds", "3",
+                                              "--frameworks", "bert_tf,keras_hub,hf_best"]))  # fmt: skip
+    order = []
+
+    class DriftingRunner:
+        def run(self, task, params, label):
+            order.append(params["framework"])
+            machine_speed = 1.0 / (1 + (len(order) - 1) // 3)  # slower each round
+            per_framework = {"bert_tf": 1.2, "keras_hub": 1.0, "hf_best": 0.9}[params["framework"]]
+            tokens = 1000.0 * per_framework * machine_speed
+            return {"status": "ok", "params": params,
+                    "result": {"tokens_per_s": tokens, "gflops": 1.0,
+                               "step_time_s": {"noisy": False}, "info": {}}}  # fmt: skip
+
+    section = pretrain_step.run(opts, DriftingRunner(), {}, {"fp32": None})
+    assert order[:3] == ["bert_tf", "keras_hub", "hf_best"]
+    assert order[3:6] == ["keras_hub", "hf_best", "bert_tf"]
+    assert len(order) == 9 * len(opts.sizes)
+    (comparison,) = section["comparisons"]
+    assert comparison["ratio_vs_best_peer_rounds"] == pytest.approx([1.2, 1.2, 1.2])
+    assert comparison["ratio_vs_best_peer"] == pytest.approx(1.2)
+    assert comparison["best_peer"] == "keras_hub" and comparison["meets_target"]
+    assert "median of 3 rounds 1.20" in pretrain_step.table(section)
