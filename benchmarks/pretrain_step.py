@@ -230,6 +230,7 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
     """Console table: tokens/s, spread, utilisation and bert_tf's ratio per row (within the
     row's round), then the median ratio over rounds when there were several."""
     rows = section["rows"]
+    with_rounds = any(r.get("round", 0) for r in rows)  # the round column only when > 1 round
     groups: dict[tuple, dict[str, Any]] = {}
     for r in rows:
         groups.setdefault((*_shape_key(r), r.get("round", 0)), {})[r["framework"]] = r
@@ -246,7 +247,7 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
                 r["seq"],
                 r["batch"],
                 r["precision"],
-                r.get("round", 0),
+                *([r.get("round", 0)] if with_rounds else []),
                 r["framework"],
                 status_text(r),
                 fmt(r.get("tokens_per_s"), ".0f"),
@@ -265,7 +266,7 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
         "seq",
         "batch",
         "prec",
-        "round",
+        *(["round"] if with_rounds else []),
         "framework",
         "status",
         "tokens/s",
