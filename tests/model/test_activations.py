@@ -65,8 +65,8 @@ def test_other_activations_have_no_training_variant():
         training_variant("gelu")
 
 
-def _xla_calls(name: str, spec: tf.TensorSpec) -> int:
-    """Calls XLA must compile in the graph of the training variant's value and gradient."""
+def _value_and_gradient(name: str):
+    """x -> (training variant of `name` at x, its derivative), for wrapping in tf.function."""
     activation = training_variant(name)
 
     def value_and_gradient(x):
@@ -75,7 +75,13 @@ def _xla_calls(name: str, spec: tf.TensorSpec) -> int:
             y = activation(x)
         return y, tape.gradient(y, x)
 
-    graph = tf.function(value_and_gradient).get_concrete_function(spec).graph.as_graph_def()
+    return value_and_gradient
+
+
+def _xla_calls(name: str, spec: tf.TensorSpec) -> int:
+    """Calls XLA must compile in the graph of the training variant's value and gradient."""
+    traced = tf.function(_value_and_gradient(name)).get_concrete_function(spec)
+    graph = traced.graph.as_graph_def()
     return sum(1 for node in graph.node if node.attr["_XlaMustCompile"].b)
 
 
@@ -91,14 +97,7 @@ def test_static_shapes_fuse_and_dynamic_shapes_do_not(name, monkeypatch):
 @pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
 def test_fused_and_unfused_paths_agree(name, dtype):
     x = tf.constant(X[::50].reshape(-1, 1), dtype)  # [801, 1]
-    activation = training_variant(name)
-
-    def value_and_gradient(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = activation(x)
-        return y, tape.gradient(y, x)
-
+    value_and_gradient = _value_and_gradient(name)
     fused = tf.function(value_and_gradient)(x)
     unfused = tf.function(value_and_gradient, input_signature=[tf.TensorSpec([None, 1], dtype)])(x)
     for a, b in zip(fused, unfused, strict=True):
