@@ -99,9 +99,16 @@ def frameworks_for(opts, precision: str) -> list[str]:
     return [f for f in opts.frameworks if not (f == "hf_shipped" and precision != "fp32")]
 
 
-def measure(opts, runner, missing: dict[str, str], framework: str, **shape) -> dict:
-    """Runs (or skips, when the framework is not installed) one measurement."""
+def measure(opts, runner, missing: dict[str, str], framework: str, round_index: int = 0,
+            **shape) -> dict:
+    """Runs (or skips, when the framework is not installed) one measurement.
+
+    `round_index` > 0 enters the parameters, so that the runner, which reuses the outcome of
+    identical parameters, measures again in every round.
+    """
     params = job_params(opts, framework, **shape)
+    if round_index:
+        params["round"] = round_index
     label = f"pretrain_step {framework} {shape['size']} seq{shape['seq']} b{shape['batch']} {shape['precision']}"
     if missing.get(framework):
         return {
@@ -213,7 +220,7 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
             for k in range(rounds):
                 shift = k % len(frameworks) if frameworks else 0
                 for framework in frameworks[shift:] + frameworks[:shift]:
-                    job = measure(opts, runner, missing, framework, size=size, seq=seq,
+                    job = measure(opts, runner, missing, framework, k, size=size, seq=seq,
                                   batch=batch, precision=precision)  # fmt: skip
                     rows.append({**row(job, peaks), "round": k})
     return {

@@ -7,6 +7,7 @@ their own status and never enter a ratio.
 
 import argparse
 import importlib.util
+import json
 
 import pytest
 
@@ -207,10 +208,14 @@ def test_rounds_interleave_frameworks_and_ratios_stay_within_a_round():
     leaves the ratio (here exactly 1.2) unchanged, where a pooled median would not."""
     opts = resolve(build_parser().parse_args(["--quick", "--rounds", "3",
                                               "--frameworks", "bert_tf,keras_hub,hf_best"]))  # fmt: skip
-    order = []
+    order, seen = [], set()
 
     class DriftingRunner:
         def run(self, task, params, label):
+            # The real runner reuses the outcome of identical parameters: rounds must differ.
+            key = json.dumps(params, sort_keys=True)
+            assert key not in seen
+            seen.add(key)
             order.append(params["framework"])
             machine_speed = 1.0 / (1 + (len(order) - 1) // 3)  # slower each round
             per_framework = {"bert_tf": 1.2, "keras_hub": 1.0, "hf_best": 0.9}[params["framework"]]
