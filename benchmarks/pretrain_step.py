@@ -213,7 +213,7 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     slow and fast minutes instead of each getting its own.
     """
     rows = []
-    rounds = getattr(opts, "rounds", 1)
+    rounds = opts.rounds
     for size, seq, batch in shapes(opts):
         for precision in opts.precisions:
             frameworks = frameworks_for(opts, precision)

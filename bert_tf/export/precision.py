@@ -15,6 +15,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from bert_tf.encoder import INPUT_NAMES
+
 SERVING_PRECISIONS = ("float32", "bfloat16")
 
 
@@ -22,7 +24,7 @@ def serving_copy(model: keras.Model, precision: str) -> keras.Model:
     """`model` itself for "float32"; for "bfloat16", a rebuilt copy with bfloat16 kernels.
 
     The copy is made from `model.get_config()` under the global `bfloat16` dtype policy,
-    called once on a [1, 2] batch to build it, and given `model`'s weights (rounded to
+    called once on a [1, 2] batch of ones to build it, and given `model`'s weights (rounded to
     bfloat16 where its variables are bfloat16). Outputs stay float32.
 
     Raises:
@@ -38,9 +40,7 @@ def serving_copy(model: keras.Model, precision: str) -> keras.Model:
         copy = model.__class__.from_config(model.get_config())
     finally:
         keras.config.set_dtype_policy(previous)
-    ids = tf.constant([[1, 2]], tf.int32)
-    copy({"input_word_ids": ids, "input_mask": tf.ones_like(ids), "input_type_ids": tf.zeros_like(ids)},
-         training=False)  # fmt: skip
+    copy({name: tf.ones([1, 2], tf.int32) for name in INPUT_NAMES}, training=False)  # builds it
     source, target = model.weights, copy.weights
     if [v.path for v in source] != [v.path for v in target]:
         raise ValueError(

@@ -25,8 +25,9 @@ def gelu_erf(x):
     """GELU, exact: 0.5 x (1 + erf(x / sqrt(2)))."""
     # Written out with Erf instead of ops.gelu (tf.nn.gelu uses Erfc): Eigen vectorizes Erf,
     # not Erfc (28 % faster on [768, 1536] float32), and grappler's oneDNN remapper still
-    # fuses MatMul + BiasAdd + this pattern into one kernel at inference.
-    return 0.5 * x * (1.0 + tf.math.erf(x * _const(_INV_SQRT_2, x)))
+    # fuses MatMul + BiasAdd + this pattern into one kernel at inference. No widening to
+    # float32 here: the casts would break that fusion in a bfloat16 export.
+    return x * _normal_cdf(x)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -34,9 +35,14 @@ _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _const(value: float, like):
-    # tf.constant in the tensor's dtype: ops.cast(float) would round through float32 first.
-    return tf.constant(value, dtype=like.dtype)
+def _normal_cdf(x):
+    # Phi(x) = 0.5 (1 + erf(x / sqrt(2))); Python constants take x's dtype directly.
+    return 0.5 * (1.0 + tf.math.erf(x * _INV_SQRT_2))
+
+
+def _tanh_argument(x):
+    # sqrt(2/pi) (x + 0.044715 x^3), the argument of tanh in the approximate GELU.
+    return _SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)
 
 
 # The training variants below compute in (at least) float32 whatever the input dtype, and
@@ -57,29 +63,27 @@ def _widened(x):
 
 def _gelu_tanh_value(x):
     y = _widened(x)
-    return tf.cast(0.5 * y * (1.0 + tf.tanh(_SQRT_2_OVER_PI * (y + 0.044715 * y * y * y))), x.dtype)
+    return tf.cast(0.5 * y * (1.0 + tf.tanh(_tanh_argument(y))), x.dtype)
 
 
 def _gelu_tanh_grad(x, upstream):
     y = _widened(x)
-    y2 = y * y
-    t = tf.tanh(_SQRT_2_OVER_PI * y * (1.0 + 0.044715 * y2))
-    slope = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * y2)
+    t = tf.tanh(_tanh_argument(y))
+    slope = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * y * y)
     local = 0.5 * (1.0 + t) + 0.5 * y * (1.0 - t * t) * slope
     return tf.cast(tf.cast(upstream, y.dtype) * local, x.dtype)
 
 
 def _gelu_erf_value(x):
     y = _widened(x)
-    return tf.cast(0.5 * y * (1.0 + tf.math.erf(y * _INV_SQRT_2)), x.dtype)
+    return tf.cast(y * _normal_cdf(y), x.dtype)
 
 
 def _gelu_erf_grad(x, upstream):
     # d/dx x Phi(x) = Phi(x) + x phi(x)
     y = _widened(x)
-    cdf = 0.5 * (1.0 + tf.math.erf(y * _INV_SQRT_2))
     pdf = _INV_SQRT_2PI * tf.exp(-0.5 * y * y)
-    return tf.cast(tf.cast(upstream, y.dtype) * (cdf + y * pdf), x.dtype)
+    return tf.cast(tf.cast(upstream, y.dtype) * (_normal_cdf(y) + y * pdf), x.dtype)
 
 
 def _with_fused_gradient(value_fn, grad_fn):
