@@ -12,6 +12,8 @@ import logging
 import sys
 import warnings
 
+from bert_tf.export.precision import SERVING_PRECISIONS
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--serving-version", default=None,
                         help="a TF Serving release (e.g. 2.8) to check the export's custom ops against; "
                         "warns when it links a too old tensorflow-text")  # fmt: skip
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+    parser.add_argument("--precision", choices=SERVING_PRECISIONS, default="float32",
                         help="bfloat16 stores the dense layers' kernels in bfloat16 and multiplies in "
                         "bfloat16 (faster on CPUs with AVX512_BF16/AMX and GPUs; LayerNorm, softmax "
                         "and outputs stay float32)")  # fmt: skip
