@@ -27,7 +27,7 @@ from bert_tf.optimization.gradient_pipeline import (
 )
 
 
-def _handle(variable):
+def resource_handle(variable) -> tf.Tensor:
     """The resource handle of a (possibly Keras-wrapped, possibly mirrored) variable.
 
     Inside `Strategy.extended.update` a mirrored variable's handle is the local replica's.
@@ -132,9 +132,9 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
             variable.assign_sub(variable * (lr * tf.cast(self.weight_decay, dtype)))
         zero = tf.zeros([], dtype)
         tf.raw_ops.ResourceApplyAdam(
-            var=_handle(variable),
-            m=_handle(self._adam_m[index]),
-            v=_handle(self._adam_v[index]),
+            var=resource_handle(variable),
+            m=resource_handle(self._adam_m[index]),
+            v=resource_handle(self._adam_v[index]),
             beta1_power=zero,
             beta2_power=zero,
             lr=lr,

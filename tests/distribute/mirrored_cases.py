@@ -165,9 +165,9 @@ def mean_share():
     return [float(s) for s in strategy.experimental_local_results(shares)]
 
 
-def bert_optimizer(accumulation=1):
+def bert_optimizer(accumulation=1, name="adamw_bert"):
     return lambda: build_optimizer(
-        OptimizerConfig(learning_rate=3e-3, warmup_steps=2, total_steps=20,
+        OptimizerConfig(name=name, learning_rate=3e-3, warmup_steps=2, total_steps=20,
                         gradient_accumulation_steps=accumulation)
     )  # fmt: skip
 
@@ -198,6 +198,10 @@ def fast_cases():
             custom_loop(mirrored(), bert_optimizer(2), global_batch=8, accumulation=2),
         ),
         "loss_scaled": lambda: compare(reference(), custom_loop(mirrored(), loss_scaled)),
+        "keras_rule_fused": lambda: compare(
+            custom_loop(one_device(), bert_optimizer(name="adamw")),
+            custom_loop(mirrored(), bert_optimizer(name="adamw")),
+        ),
         "loss_scale_ours": lambda: loss_scale_skip(LossScaleOptimizer),
         "loss_scale_keras": lambda: loss_scale_skip(keras.optimizers.LossScaleOptimizer),
         "mean_share": mean_share,

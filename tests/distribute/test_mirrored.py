@@ -41,6 +41,11 @@ def test_gradient_accumulation_under_mirrored_matches_one_large_batch(fast):
     _assert_same_run(fast["accumulation"])
 
 
+def test_keras_adamw_rule_in_the_fused_kernel_matches_one_device(fast):
+    """bert_tf `AdamW` (`optimizer.name: adamw`) applies ResourceApplyAdam per replica."""
+    _assert_same_run(fast["keras_rule_fused"])
+
+
 def test_loss_scale_optimizer_trains_identically_under_mirrored(fast):
     _assert_same_run(fast["loss_scaled"])
 
