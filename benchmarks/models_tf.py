@@ -7,8 +7,9 @@ Mixed precision is Keras's global `mixed_bfloat16` policy, set before the model 
 Where bert_tf's own pieces plug in:
 * `bert_tf_train_step` — replace with the project's training step once `bert_tf.training`
   has one, so that the benchmark times what users run.
-* `make_tf_optimizer` — `keras_adamw` (the peers' optimizer, the default for equal-work
-  comparisons) or `bert_tf` (the project's faithful optimizer from `bert_tf.optimization`).
+* `make_tf_optimizer` — `bert_tf_adamw` (the peers' update rule in bert_tf's fused
+  `AdamW`, the default for bert_tf in equal-work comparisons), `keras_adamw` (the peers'
+  optimizer itself) or `bert_tf` (the project's faithful pre-training optimizer).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from benchmarks.common import MODEL_CONFIG_DIR, model_config, synthetic_pretrain
 from benchmarks.worker import setup_tensorflow
 
 TF_FRAMEWORKS = ("bert_tf", "keras_hub")
-OPTIMIZERS = ("keras_adamw", "bert_tf")
+OPTIMIZERS = ("bert_tf_adamw", "keras_adamw", "bert_tf")
 _POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 
 
@@ -32,6 +33,13 @@ def make_tf_optimizer(name: str):
         return keras.optimizers.AdamW(
             learning_rate=1e-4, weight_decay=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-6
         )
+    if name == "bert_tf_adamw":
+        from bert_tf.optimization import AdamW
+
+        # Keras's AdamW rule (decay on every variable, no clipping: the peers' work) in one
+        # fused kernel per variable.
+        return AdamW(learning_rate=1e-4, weight_decay=0.01, beta_1=0.9, beta_2=0.999,
+                     epsilon=1e-6, weight_decay_exclusions=(), global_clipnorm=None)  # fmt: skip
     if name == "bert_tf":
         from bert_tf.optimization import OptimizerConfig, build_optimizer
 
@@ -181,7 +189,7 @@ def build_tf_pretraining_trainer(params: dict[str, Any]):
     model, loss_fn, info = builders[framework](params["size"], config)
     # Peers always use Keras AdamW; bert_tf may use the project's own optimizer.
     optimizer_name = (
-        params.get("optimizer", "keras_adamw") if framework == "bert_tf" else "keras_adamw"
+        params.get("optimizer", "bert_tf_adamw") if framework == "bert_tf" else "keras_adamw"
     )
     optimizer = make_tf_optimizer(optimizer_name)
     batch = synthetic_pretraining_batch(

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--masked", type=int, default=20)
-    parser.add_argument("--optimizer", default="bert_tf", choices=("keras_adamw", "bert_tf"))
+    parser.add_argument("--optimizer", default="bert_tf", choices=("bert_tf_adamw", "keras_adamw", "bert_tf"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3, help="traced steps (after 3 warm-up steps)")
     parser.add_argument("--top", type=int, default=25)

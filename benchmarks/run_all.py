@@ -120,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bert-tf-optimizer",
         choices=OPTIMIZERS,
-        default="keras_adamw",
-        help="bert_tf's optimizer: keras_adamw (the peers' optimizer, default) or bert_tf "
+        default="bert_tf_adamw",
+        help="bert_tf's optimizer: bert_tf_adamw (the peers' AdamW rule in bert_tf's fused "
+        "AdamW, default), keras_adamw (the peers' optimizer itself) or bert_tf "
         "(bert_tf.optimization's faithful AdamWeightDecay with clipping)",
     )
     p.add_argument("--tf-jit-compile", action="store_true", help="XLA-compile the TensorFlow steps")
