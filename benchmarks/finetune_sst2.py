@@ -273,7 +273,8 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
                 "train_file": str(train_file),
                 "vocab_file": str(vocab_file),
                 "examples": opts.sst2_examples,
-                "repeats": 2 if opts.quick else 1,
+                # Whole-file epochs are long: one each; a subset gets --repeats epochs.
+                "repeats": opts.repeats if opts.sst2_examples else 1,
             }
             job = runner.run(
                 TASK, params, label=f"finetune_sst2 {framework} {opts.finetune_size} {precision}"

@@ -55,3 +55,52 @@ def track_tf_variables(module: tf.Module, layer: keras.Layer) -> None:
     (keras-team/keras#19274, #20096). Python's `tf.saved_model.load` does not show the bug.
     """
     module.tf_variables = [v.value if isinstance(v, keras.Variable) else v for v in layer.variables]
+
+
+def call_in_length_sorted_chunks(
+    call, features: dict[str, tf.Tensor], chunk_rows: int, output_width: int
+) -> tf.Tensor:
+    """`call(features)` computed on chunks of rows of similar length; [B, output_width].
+
+    A served batch padded to its longest row spends most of its work on padding when the
+    lengths vary (SST-2 sentences at batch 32: 1.9 padded tokens per real one). The rows are
+    sorted by `input_mask` length, cut into chunks of `chunk_rows`, each chunk trimmed to its
+    own longest row before `call`, and the results put back in the input order. Every row's
+    output depends on that row only, so this changes nothing but float rounding (matmuls of
+    other shapes). Batches of at most `chunk_rows` rows take the direct call; an empty batch
+    gives an empty [0, output_width] result.
+
+    Args:
+        call: features {name: int32 [b, s]} -> float32 [b, output_width], row-independent.
+        features: `input_word_ids`, `input_mask`, `input_type_ids` int32 [B, S].
+        chunk_rows: rows per call (≥ 1).
+        output_width: the last dimension of `call`'s output.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    rows = tf.shape(features["input_mask"])[0]
+
+    def chunked() -> tf.Tensor:
+        lengths = tf.reduce_sum(tf.cast(features["input_mask"], tf.int32), axis=1)
+        order = tf.argsort(lengths, stable=True)
+        sorted_lengths = tf.gather(lengths, order)
+        by_length = {name: tf.gather(value, order) for name, value in features.items()}
+        num_chunks = (rows + chunk_rows - 1) // chunk_rows
+        results = tf.TensorArray(tf.float32, size=num_chunks, infer_shape=False,
+                                 element_shape=tf.TensorShape([None, output_width]))  # fmt: skip
+
+        def body(index, results):
+            start = index * chunk_rows
+            end = tf.minimum(start + chunk_rows, rows)
+            width = tf.maximum(sorted_lengths[end - 1], 1)  # sorted: the chunk's longest
+            chunk = {name: value[start:end, :width] for name, value in by_length.items()}
+            return index + 1, results.write(index, tf.cast(call(chunk), tf.float32))
+
+        _, results = tf.while_loop(lambda index, _: index < num_chunks, body, (0, results))
+        return tf.gather(results.concat(), tf.argsort(order))
+
+    def direct() -> tf.Tensor:
+        return tf.cond(rows <= chunk_rows, lambda: tf.cast(call(features), tf.float32), chunked)
+
+    # An empty batch packs to [0, 0], which the model cannot index: a defined empty output.
+    return tf.cond(rows > 0, direct, lambda: tf.zeros([0, output_width], tf.float32))

@@ -24,6 +24,7 @@ LONG = "the movie was great " * 25_000  # 500k characters, 100k words
 HUB_TEXTS = ["the movie was great !", "", "not good at all, john smith", "a " * 40]
 HUB_PAIRS = ["john lives in london", "acme corp", "", "unbelievable"]
 PACK_LENGTH = 24
+CLI_TEXTS, CLI_PAIRS = TEXTS + TEXTS[::-1], PAIRS + PAIRS[:3] + ["a " * 20] * 3  # 12 rows
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +111,9 @@ def test_saved_model_cli_show_and_run(keras_model, classifier_export, fresh):
     # The graph's op list (saved_model_cli's own reading): its non-core ops are the metadata's.
     ops = set(re.search(r"contains the following ops: \{(.*?)\}", shown).group(1).replace("'", "").split(", "))
     assert {op for op in ops if not hasattr(tf.raw_ops, op)} == {o["op"] for o in classifier_export["custom_ops"]}
-    # `run` goes through the TF1 loader (variables restored by the saver, as TF Serving does).
-    ref = reference(keras_model, TEXTS[:2], PAIRS[:2])
+    # `run` goes through the TF1 loader (variables restored by the saver, as TF Serving does),
+    # with more rows than a chunk: the length-sorted chunk loop runs there too.
+    ref = reference(keras_model, CLI_TEXTS, CLI_PAIRS)
     assert "Result for output key label" in ran
     out = pathlib.Path(fresh["outdir"])
     np.testing.assert_allclose(np.load(out / "logits.npy"), ref["logits"], atol=1e-5)
@@ -138,6 +140,27 @@ def test_in_process_module_matches_keras_and_handles_bad_input(keras_model, clas
     for batch in (1, 256):
         many = module.classify_text([tf.constant(["a good film"] * batch), tf.constant(["x"] * batch)])
         assert many["logits"].shape == (batch, 2) and len(set(many["label"].numpy())) == 1
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 4])
+def test_length_sorted_chunks_give_the_unchunked_outputs_in_input_order(keras_model, chunk_rows):
+    """7 rows of lengths 1..16 (odd: a last partial chunk) through `chunk_rows`-row chunks."""
+    from bert_tf.export import ClassifierServingModule
+
+    texts = TEXTS + ["a " * 30]
+    pairs = PAIRS + ["good"]
+    module = ClassifierServingModule(keras_model, keras_model_vocab(None), CLASSIFIER_SEQ,
+                                     CLASSIFIER_LABELS, text_pair=True, chunk_rows=chunk_rows)  # fmt: skip
+    ref = reference(keras_model, texts, pairs)
+    assert len(set(ref["features"]["input_mask"].sum(-1))) >= 5  # lengths really differ
+    out = module.classify_text([tf.constant(texts), tf.constant(pairs)])
+    np.testing.assert_allclose(out["logits"].numpy(), ref["logits"], atol=1e-5)
+    assert [x.decode() for x in out["label"].numpy()] == ref["label"]
+    empty = module.classify_text([tf.constant([], tf.string), tf.constant([], tf.string)])
+    assert empty["logits"].shape == (0, 2)
+    with pytest.raises(ValueError, match="chunk_rows"):
+        ClassifierServingModule(keras_model, keras_model_vocab(None), CLASSIFIER_SEQ,
+                                CLASSIFIER_LABELS, text_pair=True, chunk_rows=0)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +199,7 @@ def fresh(keras_model, classifier_export, tmp_path_factory) -> dict:
                 "pair": tensor_spec(HUB_PAIRS), "seq_length": PACK_LENGTH},
         "hub_show": {"cli": ["show", "--dir", classifier_export["hub_modules"]["encoder"], "--all"]},
         "run": {"cli": ["run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
-                        "--input_exprs", f"text={TEXTS[:2]!r};text_pair={PAIRS[:2]!r}",
+                        "--input_exprs", f"text={CLI_TEXTS!r};text_pair={CLI_PAIRS!r}",
                         "--outdir", str(work / "out")]},
     }  # fmt: skip
     results = run_fresh(list(jobs.values()), work)
