@@ -27,6 +27,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "convert": ("bert_tf.convert", "convert checkpoints between google-research, Hugging Face and Keras"),
     "evaluate-squad": ("bert_tf.metrics.squad", "official SQuAD v1.1/v2.0 evaluation of predictions.json"),
+    "plot-pretraining": (
+        "bert_tf.training.curves_plot",
+        "draw a pre-training run's loss, MLM/NSP accuracy and learning rate as SVG",
+    ),
+    "nsp-baseline": (
+        "bert_tf.training.nsp_baseline",
+        "topic-only (IDF bag-of-words) accuracy on a config's held-out NSP pairs",
+    ),
 }
 
 
