@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 SPLITS = ("train", "eval")
-SPLIT_STYLE = {"train": ("#1f77b4", ""), "eval": ("#d62728", "")}
+SPLIT_COLORS = {"train": "#1f77b4", "eval": "#d62728"}
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def _panel_svg(panel: Panel, metrics: dict[str, list[dict[str, float]]], x0: flo
                    f'y1="{py(panel.reference):.1f}" y2="{py(panel.reference):.1f}" '
                    f'stroke="#2ca02c" stroke-dasharray="6 4"/>')  # fmt: skip
     for index, (split, points) in enumerate(series.items()):
-        color = SPLIT_STYLE.get(split, ("#555", ""))[0]
+        color = SPLIT_COLORS.get(split, "#555")
         path = " ".join(f"{px(s):.1f},{py(v):.1f}" for s, v in points)
         out.append(f'<polyline data-split="{escape(split)}" data-key="{escape(panel.key)}" '
                    f'points="{path}" fill="none" stroke="{color}" stroke-width="1.6"/>')  # fmt: skip
