@@ -186,7 +186,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="plot_pretraining",
         description="Draw a pre-training run's loss, MLM accuracy, NSP accuracy (train and "
         "held-out) and learning rate against step, from its metrics.jsonl, as an SVG file.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("run", help="run directory (runtime.run_dir) or a metrics.jsonl file")
     parser.add_argument("--out", default=None,

@@ -14,7 +14,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FIRST_ORDINARY_ID = 104  # ids 0-103 are [PAD], [unused*], [UNK], [CLS], [SEP], [MASK]
+
+def bracketed_ids(tokens: Sequence[str]) -> np.ndarray:
+    """Ids of the vocabulary's bracketed tokens ([PAD], [CLS], [unused0], ...); int64 [K].
+
+    These are the reserved and unused slots: they carry no topic.
+    """
+    return np.asarray(
+        [i for i, t in enumerate(tokens) if len(t) > 2 and t.startswith("[") and t.endswith("]")],
+        np.int64,
+    )
 
 
 def idf_cosines(segments_a: Sequence[Sequence[int]], segments_b: Sequence[Sequence[int]]) -> np.ndarray:
@@ -61,10 +70,13 @@ def best_threshold_accuracy(scores: np.ndarray, is_random: np.ndarray) -> tuple[
     return float(correct[k] / len(scores)), threshold
 
 
-def segments_of(features: dict[str, np.ndarray]) -> tuple[list[list[int]], list[list[int]]]:
-    """Ordinary-token ids of segment A and of segment B of packed pairs."""
+def segments_of(
+    features: dict[str, np.ndarray], skip_ids: np.ndarray
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Token ids of segment A and of segment B of packed pairs [N, S], without padding and
+    without `skip_ids` (the special tokens, see `bracketed_ids`)."""
     ids, types, mask = features["input_word_ids"], features["input_type_ids"], features["input_mask"]
-    real = (mask == 1) & (ids >= FIRST_ORDINARY_ID)
+    real = (mask == 1) & ~np.isin(ids, skip_ids)
     a = [row[keep & (seg == 0)].tolist() for row, seg, keep in zip(ids, types, real, strict=True)]
     b = [row[keep & (seg == 1)].tolist() for row, seg, keep in zip(ids, types, real, strict=True)]
     return a, b
@@ -91,14 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as run_dir:
         config = load_pretrain_config(args.config, [*args.set, f"runtime.run_dir={run_dir}"])
-        dataset = build_inputs(config, run_dir).eval_dataset(config.phases[0], 256)
+        inputs = build_inputs(config, run_dir)
+        skip_ids = bracketed_ids(inputs.vocab.tokens)
+        dataset = inputs.eval_dataset(config.phases[0], 256)
         if dataset is None:
             print("nsp_lexical_baseline: error: the config holds no documents out "
                   "(data.eval_documents)")  # fmt: skip
             return 2
         segments_a, segments_b, is_random = [], [], []
         for features, labels in dataset:
-            a, b = segments_of({k: v.numpy() for k, v in features.items()})
+            a, b = segments_of({k: v.numpy() for k, v in features.items()}, skip_ids)
             segments_a += a
             segments_b += b
             is_random += labels["next_sentence_labels"].numpy().reshape(-1).tolist()

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from bert_tf.training.nsp_baseline import best_threshold_accuracy, idf_cosines, segments_of
+from bert_tf.training.nsp_baseline import (
+    best_threshold_accuracy,
+    bracketed_ids,
+    idf_cosines,
+    segments_of,
+)
 
 
 def test_idf_cosines_by_hand():
@@ -47,4 +52,17 @@ def test_segments_skip_special_ids_and_padding():
         "input_type_ids": np.array([[0, 0, 0, 0, 1, 1, 0]]),
         "input_mask": np.array([[1, 1, 1, 1, 1, 1, 0]]),
     }
-    assert segments_of(features) == ([[2000, 2001]], [[3000]])
+    assert segments_of(features, np.array([0, 101, 102, 103])) == ([[2000, 2001]], [[3000]])
+
+
+def test_bracketed_ids_come_from_the_vocabulary_not_a_fixed_layout():
+    # A learned vocabulary puts the reserved tokens first and has no [unused*] slots, so
+    # "a" (id 5) is an ordinary token here, unlike in bert-base-uncased.
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "[", "]", "##a"]
+    assert bracketed_ids(tokens).tolist() == [0, 1, 2, 3, 4]
+    features = {
+        "input_word_ids": np.array([[2, 5, 6, 3, 8, 3]]),
+        "input_type_ids": np.array([[0, 0, 0, 0, 1, 1]]),
+        "input_mask": np.array([[1, 1, 1, 1, 1, 1]]),
+    }
+    assert segments_of(features, bracketed_ids(tokens)) == ([[5, 6]], [[8]])
