@@ -97,6 +97,9 @@ class StepLogger(keras.callbacks.Callback):
     """One log line every `every` training steps (for runs without a progress bar, e.g. under
     nohup): step, loss, steps per second and the time left.
 
+    With `steps_per_execution` > 1 Keras reports only every execution's last step, so a
+    line is written when a multiple of `every` was passed, at the step reached.
+
     Args:
         every: steps between lines.
         steps_per_epoch, epochs: the run's length (for the ETA).
@@ -106,17 +109,63 @@ class StepLogger(keras.callbacks.Callback):
         super().__init__()
         self.every, self.steps_per_epoch, self.epochs = every, steps_per_epoch, epochs
         self._epoch = 0
+        self._last_step = 0
         self._start = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self._epoch * self.steps_per_epoch + batch + 1
-        if step % self.every:
+        # `batch` is the execution's last step; the last execution of an epoch may stop short.
+        step = self._epoch * self.steps_per_epoch + min(batch + 1, self.steps_per_epoch)
+        crossed = step // self.every > self._last_step // self.every
+        self._last_step = step
+        if not crossed:
             return
         rate = step / (time.perf_counter() - self._start)
         left = (self.epochs * self.steps_per_epoch - step) / rate
         loss = (logs or {}).get("loss", float("nan"))
         logger.info("step %d/%d (epoch %d) loss %.4f, %.2f steps/s, %.0f min left", step,
                     self.epochs * self.steps_per_epoch, self._epoch + 1, loss, rate, left / 60)  # fmt: skip
+
+
+class TrainingScalars(keras.callbacks.Callback):
+    """Training metrics to TensorBoard every `every` optimizer updates, at the update count.
+
+    Keras's `TensorBoard(update_freq=N)` counts `fit` executions, so with
+    `steps_per_execution` > 1 its x axis and spacing are off by that factor; this writes
+    `batch_<metric>` (Keras's tag names; the epoch's running mean, as Keras logs it) whenever a
+    multiple of `every` updates was passed, at step `optimizer.iterations`.
+
+    Args:
+        log_dir: the run's TensorBoard directory; scalars go to `<log_dir>/train`.
+        every: updates between points.
+    """
+
+    def __init__(self, log_dir: str | Path, every: int):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every = every
+        self._log_dir = Path(log_dir) / "train"
+        self._writer = None
+        self._last_step = 0
+
+    def on_train_begin(self, logs=None):
+        self._writer = tf.summary.create_file_writer(str(self._log_dir))
+        self._last_step = int(self.model.optimizer.iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        crossed = step // self.every > self._last_step // self.every
+        self._last_step = step
+        if not crossed or not isinstance(logs, dict):
+            return
+        with self._writer.as_default(step=step):
+            for name, value in logs.items():
+                if np.ndim(value) == 0:
+                    tf.summary.scalar(f"batch_{name}", float(value))
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()

@@ -34,7 +34,7 @@ from bert_tf.config import BertConfig, ConfigError
 from bert_tf.encoder import BertEncoder
 from bert_tf.finetuning import registry
 from bert_tf.finetuning.artifacts import save_task_model
-from bert_tf.finetuning.callbacks import EpochEvaluation, StepLogger
+from bert_tf.finetuning.callbacks import EpochEvaluation, StepLogger, TrainingScalars
 from bert_tf.finetuning.config import FinetuneConfig, write_finetune_config
 from bert_tf.finetuning.seed_summary import format_summary, summarize_seeds
 from bert_tf.finetuning.task import FineTuningTask
@@ -143,10 +143,12 @@ def run_seed(
         seed_dir / "tensorboard",
         on_improvement=save_best,
     )
+    tensorboard_dir = seed_dir / "tensorboard"
     callbacks = [
-        keras.callbacks.TensorBoard(
-            str(seed_dir / "tensorboard"), update_freq=training.log_every, write_graph=False
-        ),
+        # Epoch scalars from Keras; per-update ones from TrainingScalars, which counts
+        # updates where Keras would count `steps_per_execution` groups.
+        keras.callbacks.TensorBoard(str(tensorboard_dir), update_freq="epoch", write_graph=False),
+        TrainingScalars(tensorboard_dir, training.log_every),
         evaluation,  # after TensorBoard: its eval scalars go to their own writer
     ]
     steps = task.train_steps_per_epoch(training.batch_size)
@@ -157,10 +159,12 @@ def run_seed(
         # Heads that do not read the pooled output (tagging, SQuAD) leave the pooler without
         # gradients; Keras warns about it although nothing is wrong.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
+        # One finite epoch per pass, no `steps_per_epoch`: Keras then stops an execution of
+        # `steps_per_execution` steps where the epoch ends. With `.repeat()` it would run
+        # whole executions into the next epoch whenever they do not divide the epoch.
         model.fit(
-            task.train_dataset(training.batch_size, seed).repeat(),
+            task.train_dataset(training.batch_size, seed),
             epochs=training.epochs,
-            steps_per_epoch=steps,
             callbacks=callbacks,
             shuffle=False,  # the task's dataset shuffles itself, reproducibly per seed
             verbose=1 if training.progress_bar else 2,

@@ -128,3 +128,39 @@ def _vocab():
     from tests.finetuning.conftest import SMALL_VOCAB
 
     return list(SMALL_VOCAB)
+
+
+def train_scalar_steps(log_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir), size_guidance={"tensors": 0}).Reload()
+    return [e.step for e in events.Tensors("batch_loss")]
+
+
+def test_steps_per_execution_that_does_not_divide_the_epoch(
+    shared_data, tiny_real_vocab_checkpoint, tmp_path, caplog
+):
+    # 40 examples / batch 8 = 5 updates per epoch, run in executions of 3: Keras must stop
+    # each epoch's second execution after 2 updates (not borrow one from the next epoch),
+    # so weights, predictions and logged steps equal one update per execution.
+    task = {"source": "glue", "glue_task": "sst2", "data_dir": str(shared_data / "glue"),
+            "train_subset": 40, "eval_subset": 16}  # fmt: skip
+    common = dict(batch_size=8, log_every=2, save_best=False, eval_each_epoch=False)
+    probabilities, steps = {}, {}
+    for spe in (1, 3):
+        run_dir = tmp_path / f"spe{spe}"
+        with caplog.at_level("INFO", logger="bert_tf.finetuning.callbacks"):
+            caplog.clear()
+            summary = run_finetuning(
+                config(task, tiny_real_vocab_checkpoint, run_dir, steps_per_execution=spe, **common)
+            )
+            logged = [int(r.getMessage().split()[1].split("/")[0]) for r in caplog.records
+                      if r.getMessage().startswith("step ")]  # fmt: skip
+        assert summary["runs"][0]["steps_per_epoch"] == 5
+        _, rows = read_predictions(run_dir / "seed_1" / "final" / "predictions_dev.tsv")
+        probabilities[spe] = np.array([[float(r[3]), float(r[4])] for r in rows])
+        steps[spe] = (train_scalar_steps(run_dir / "seed_1" / "tensorboard" / "train"), logged)
+    np.testing.assert_allclose(probabilities[3], probabilities[1], atol=1e-6)
+    # TensorBoard x axis = updates; a point (and a log line) whenever a multiple of 2 is passed.
+    assert steps[1] == ([2, 4, 6, 8, 10], [2, 4, 6, 8, 10])
+    assert steps[3] == ([3, 5, 8, 10], [3, 5, 8, 10])
