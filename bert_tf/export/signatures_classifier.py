@@ -75,7 +75,7 @@ class ClassifierServingModule(tf.Module):
         logits = call_in_length_sorted_chunks(
             lambda chunk: self.model(chunk, training=False),
             {k: features[k] for k in INPUT_NAMES}, self.chunk_rows,
-            output_width=1 if self.regression else self.model.num_classes,
+            output_tail=[1 if self.regression else self.model.num_classes],
         )  # fmt: skip
         if self.regression:
             return {"score": logits[:, 0]}

@@ -75,6 +75,10 @@ class SquadServingModule(tf.Module):
         self.spec = spec or SpanSearchSpec()
 
     def _logits(self, features) -> tuple[tf.Tensor, tf.Tensor]:
+        # Whole windows, not length-sorted trimmed chunks as the classifier and tagger serve:
+        # the n-best search takes the top logits over all positions, padding included (as
+        # google-research and the fine-tuning evaluation do), so padding logits must stay
+        # the model's.
         out = self.model({k: features[k] for k in INPUT_NAMES}, training=False)
         return tf.cast(out["start_logits"], tf.float32), tf.cast(out["end_logits"], tf.float32)
 

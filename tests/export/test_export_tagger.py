@@ -168,3 +168,27 @@ def test_saved_model_cli_show_and_run(served):
         [e[1] for e in entities] for entities in expected]  # fmt: skip
     from_examples = served["results"][8]["outputs"]
     assert served_entities(from_examples) == expected_entities(served)[:3]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 64])
+def test_window_logits_in_trimmed_chunks_equal_full_windows(tagger_dir, conll_test, chunk_rows):
+    """Windows of 7 sentences (lengths differ, 7 rows: a partial last chunk for 3) cut to
+    their chunk's longest row: logits equal the full-window model at real positions, in
+    input order (padding positions are not defined); an empty batch stays empty."""
+    from bert_tf.export import TaggerServingModule
+    from bert_tf.finetuning.artifacts import load_task_model
+
+    model, metadata = load_task_model(tagger_dir)
+    module = TaggerServingModule(model, metadata["vocab_file"], TAGGER_SEQ, metadata["label_names"],
+                                 word_split="whitespace", chunk_rows=chunk_rows)  # fmt: skip
+    texts = tf.constant([" ".join(s.words) for s in conll_test.sentences[:7]])
+    windows = module.word_tagger.windows(module.word_tagger.words(texts)["pieces"])
+    lengths = windows["input_mask"].numpy().sum(-1)
+    assert len(set(lengths)) >= 4 and lengths.min() < TAGGER_SEQ  # really trimmed
+    full = module._logits(windows).numpy()
+    chunked = module._window_logits(windows).numpy()
+    real = windows["input_mask"].numpy().astype(bool)
+    assert chunked.shape == full.shape
+    np.testing.assert_allclose(chunked[real], full[real], atol=1e-5)
+    empty = {k: v[:0] for k, v in windows.items() if k in ("input_word_ids", "input_mask", "input_type_ids")}
+    assert module._window_logits(empty).shape == (0, TAGGER_SEQ, model.num_classes)
