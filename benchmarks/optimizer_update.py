@@ -6,11 +6,15 @@
 Times `optimizer.apply_gradients` alone (fixed random gradients, no forward/backward) on every
 trainable variable of `BertPretrainer` (encoder + MLM + NSP heads) for:
 
-* `adamw_bert`        — bert_tf `AdamWeightDecay`: google-research's rule, fused Adam kernel,
-                        global-norm clip 1.0, no decay on LayerNorm/bias;
-* `adamw_bert accum4` — the same with 4-step gradient accumulation, per micro-batch call
+* `adamw_bert`        — bert_tf `AdamWeightDecay`: google-research's rule, global-norm clip
+                        1.0, no decay on LayerNorm/bias; each variable's update one
+                        XLA-compiled pass (the default);
+* `adamw_bert kernel` — the same with `xla_update=False`: `ResourceApplyAdam` after separate
+                        clip-scaling and decay passes;
+* `adamw_bert accum4` — `adamw_bert` with 4-step gradient accumulation, per micro-batch call
                         (three accumulations and one update, averaged);
-* `bert_tf adamw`     — bert_tf `AdamW`: Keras's AdamW rule on bert_tf's gradient pipeline;
+* `bert_tf adamw`     — bert_tf `AdamW`: Keras's AdamW rule on bert_tf's gradient pipeline
+                        (and `bert_tf adamw kernel`, `xla_update=False`);
 * `keras AdamW`       — the peer: `keras.optimizers.AdamW` with the same clip, ε and exclusions.
 
 Each is timed in a `tf.function` and, with `--jit` (default on), with `jit_compile=True`.
@@ -63,8 +67,10 @@ def _optimizers():
 
     return {
         "adamw_bert": lambda: AdamWeightDecay(1e-4),
+        "adamw_bert kernel": lambda: AdamWeightDecay(1e-4, xla_update=False),
         "adamw_bert accum4": lambda: AdamWeightDecay(1e-4, gradient_accumulation_steps=4),
         "bert_tf adamw": lambda: AdamW(1e-4),
+        "bert_tf adamw kernel": lambda: AdamW(1e-4, xla_update=False),
         "keras AdamW": keras_adamw,
     }
 

@@ -21,20 +21,13 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from bert_tf.optimization.fused_adam import resource_handle
 from bert_tf.optimization.gradient_pipeline import (
     DEFAULT_WEIGHT_DECAY_EXCLUSIONS,
     GlobalGradientMixin,
 )
 
-
-def resource_handle(variable) -> tf.Tensor:
-    """The resource handle of a (possibly Keras-wrapped, possibly mirrored) variable.
-
-    Inside `Strategy.extended.update` a mirrored variable's handle is the local replica's.
-    """
-    if isinstance(variable, keras.Variable):
-        variable = variable.value
-    return variable.handle
+__all__ = ["AdamWeightDecay", "resource_handle"]
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -43,11 +36,13 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
 
     Gradients go through `GlobalGradientMixin`'s pipeline: summed across replicas, optionally
     accumulated, clipped to `global_clipnorm` over the whole effective batch, then applied.
-    The Adam part runs TensorFlow's fused `ResourceApplyAdam` kernel with both bias-correction
-    powers set to 0 (its step size `lr·√(1−β2^t)/(1−β1^t)` is then exactly `lr`): one pass
-    over (p, m, v, g) instead of about ten element-wise kernels (about 4x faster on CPU for
-    BERT-Small, see benchmarks/optimizer_update.py); the weight decay is a second pass and
-    uses the pre-update p, exactly as the original. One float32 detail differs: the kernel
+    By default each variable's update (gradient scale, weight decay on the pre-update p, the
+    Adam step) is one XLA-compiled pass over (p, m, v, g) with `ResourceApplyAdam`'s
+    arithmetic (`bert_tf.optimization.fused_adam`); with `xla_update=False` it runs
+    TensorFlow's fused `ResourceApplyAdam` kernel with both bias-correction powers set to 0
+    (its step size `lr·√(1−β2^t)/(1−β1^t)` is then exactly `lr`) after a separate decay pass.
+    Either is about 4x faster on CPU than Keras's ten or so element-wise kernels
+    (benchmarks/optimizer_update.py). One float32 detail differs from the original: the kernel
     forms `1 − β2` from float32(β2), 1.3e-5 relatively below the original's float32(0.001),
     so early v (and the update) differ from the original's by ~1e-5 relatively (an exact EMA
     with β2 = float32(0.999)); tests/optimization checks the rule against a float64 oracle.
@@ -64,6 +59,7 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
         global_clipnorm: clip the gradients of all variables jointly to this global L2 norm
             (BERT: 1.0); `None` disables clipping.
         name: optimizer name (prefix of its variables).
+        xla_update: one compiled pass per variable (default) or `ResourceApplyAdam`.
         **kwargs: other `keras.optimizers.Optimizer` arguments
             (`gradient_accumulation_steps`, `loss_scale_factor`, `clipnorm`, `clipvalue`).
 
@@ -120,8 +116,23 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
         super().build(var_list)
         self._adam_m, self._adam_v = self.add_optimizer_variables(var_list, ["adam_m", "adam_v"])
 
+    def _fused_adam_terms(self, variable, learning_rate):
+        index = self._get_variable_index(variable)
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        decay = lr * tf.cast(self.weight_decay, dtype) if self._use_weight_decay(variable) else 0.0
+        return {
+            "m": resource_handle(self._adam_m[index]),
+            "v": resource_handle(self._adam_v[index]),
+            "decay": decay,
+            "alpha": lr,  # no bias correction
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
     def update_step(self, gradient, variable, learning_rate):
-        """Applies the update to one variable (called per device inside the pipeline)."""
+        """Applies the update to one variable with `ResourceApplyAdam` (`xla_update=False`)."""
         index = self._get_variable_index(variable)
         dtype = variable.dtype
         lr = tf.cast(learning_rate, dtype)

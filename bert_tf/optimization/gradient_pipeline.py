@@ -33,7 +33,9 @@ tests/optimization/test_gradient_pipeline.py and tests/distribute/test_mirrored.
 * weight-decay exclusions are regular expressions searched in `variable.path`
   (`transformer_layer_0/attention_layer_norm/gamma`), decided once when the optimizer is built;
 * learning-rate schedules are evaluated at `iterations` (optimizer *updates*), not at
-  micro-batches, as google-research's `num_train_steps` counts updates.
+  micro-batches, as google-research's `num_train_steps` counts updates;
+* Adam-family optimizers (`_fused_adam_terms`) run each variable's scaling, weight decay and
+  Adam step as one XLA-compiled pass (`fused_adam`) unless `xla_update=False`.
 
 Per-variable clipping (`clipnorm`, `clipvalue`) keeps Keras's meaning but also runs after the
 all-reduce. `use_ema` is not supported.
@@ -47,6 +49,8 @@ from typing import Any
 
 import keras
 import tensorflow as tf
+
+from bert_tf.optimization.fused_adam import adam_update, resource_handle
 
 # google-research `create_optimizer`'s exclusions. Searched in variable paths, where every
 # LayerNorm of bert_tf contains `layer_norm` and every bias ends in `bias`.
@@ -87,6 +91,10 @@ class GlobalGradientMixin:
         weight_decay_exclusions: regular expressions; a variable whose path matches any of
             them gets no weight decay. Defaults to google-research's
             `("LayerNorm", "layer_norm", "bias")`.
+        xla_update: for optimizers with an Adam step, update each variable in one
+            XLA-compiled pass (gradient scaling, decay and Adam together, see
+            `bert_tf.optimization.fused_adam`); False runs TensorFlow's `ResourceApplyAdam`
+            kernel after separate scaling and decay passes. Both compute the same rule.
     """
 
     # True when `update_step` applies the decoupled weight decay itself.
@@ -96,6 +104,7 @@ class GlobalGradientMixin:
         self,
         *args,
         weight_decay_exclusions: Sequence[str] | None = DEFAULT_WEIGHT_DECAY_EXCLUSIONS,
+        xla_update: bool = True,
         **kwargs,
     ):
         if kwargs.get("use_ema"):
@@ -119,6 +128,7 @@ class GlobalGradientMixin:
                     f"{error}"
                 ) from None
         self.weight_decay_exclusions = exclusions
+        self.xla_update = bool(xla_update)
 
     # ------------------------------------------------------------------------------------
     # Weight-decay exclusions, by path.
@@ -234,8 +244,19 @@ class GlobalGradientMixin:
         is_update_step = tf.equal((self._iterations + 1) % self.gradient_accumulation_steps, 0)
         tf.cond(is_update_step, update_all, accumulate)
 
+    def _fused_adam_terms(self, variable, learning_rate) -> dict[str, Any] | None:
+        """`fused_adam.adam_update` arguments for `variable` other than the gradient and its
+        factor (`m`, `v`, `decay`, `alpha`, `beta_1`, `beta_2`, `epsilon`), or None when
+        this optimizer's step is not Adam's (the default)."""
+        return None
+
     @tf.autograph.experimental.do_not_convert
     def _update_one(self, variable, gradient, factor, learning_rate):
+        terms = self._fused_adam_terms(variable, learning_rate) if self.xla_update else None
+        if terms is not None:
+            adam_update(resource_handle(variable), gradient=tf.cast(gradient, variable.dtype),
+                        factor=factor, **terms)  # fmt: skip
+            return
         if factor is not None:
             gradient = gradient * tf.cast(factor, gradient.dtype)
         if not self._update_step_applies_weight_decay and self._use_weight_decay(variable):
@@ -249,4 +270,5 @@ class GlobalGradientMixin:
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["weight_decay_exclusions"] = list(self.weight_decay_exclusions)
+        config["xla_update"] = self.xla_update
         return config

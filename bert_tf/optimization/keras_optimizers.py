@@ -27,10 +27,12 @@ from bert_tf.optimization.gradient_pipeline import (
 class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
     """`keras.optimizers.AdamW` (bias-corrected Adam, decoupled weight decay) for BERT.
 
-    Keras's rule, computed by TensorFlow's fused `ResourceApplyAdam` kernel (one pass over
-    p, m, v and g, with Keras's bias-correction powers β^t) instead of Keras's ten or so
-    element-wise kernels per variable; `amsgrad=True` keeps Keras's own update. The kernel
-    forms 1 − β from float32(β): for β2 = 0.999 that is 1.3e-5 relatively below Keras's
+    Keras's rule, computed as one XLA-compiled pass over p, m, v and g per variable (weight
+    decay, gradient scale and the Adam step with Keras's bias-correction powers β^t, in
+    `ResourceApplyAdam`'s arithmetic; `bert_tf.optimization.fused_adam`) or, with
+    `xla_update=False`, by TensorFlow's fused `ResourceApplyAdam` kernel after a separate
+    decay pass, instead of Keras's ten or so element-wise kernels per variable;
+    `amsgrad=True` keeps Keras's own update. Both paths form 1 − β from float32(β): for β2 = 0.999 that is 1.3e-5 relatively below Keras's
     float32(0.001), which moves v (and the update) by ~1e-5 relatively in the first steps;
     over six steps the result is closer to a float64 oracle than Keras's own ops
     (tests/optimization/test_gradient_pipeline.py).
@@ -42,6 +44,7 @@ class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
             pass BERT's ε = 1e-6 explicitly, as `build_optimizer` does).
         weight_decay_exclusions: regular expressions searched in variable paths.
         global_clipnorm: joint L2-norm clip of all gradients; `None` disables it.
+        xla_update: one compiled pass per variable (default) or `ResourceApplyAdam`.
         **kwargs: other `keras.optimizers.AdamW` arguments (`amsgrad`,
             `gradient_accumulation_steps`, ...).
     """
@@ -70,8 +73,30 @@ class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
             **kwargs,
         )
 
+    def _fused_adam_terms(self, variable, learning_rate):
+        if self.amsgrad:
+            return None
+        index = self._get_variable_index(variable)
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        local_step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        # ResourceApplyAdam's step size, from the powers β^t as Keras computes them.
+        alpha = lr * tf.sqrt(1 - tf.pow(beta_2, local_step)) / (1 - tf.pow(beta_1, local_step))
+        decay = lr * tf.cast(self.weight_decay, dtype) if self._use_weight_decay(variable) else 0.0
+        return {
+            "m": resource_handle(self._momentums[index]),
+            "v": resource_handle(self._velocities[index]),
+            "decay": decay,
+            "alpha": alpha,
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
     def update_step(self, gradient, variable, learning_rate):
-        """Keras's AdamW step on one variable (weight decay is applied before, by Keras)."""
+        """Keras's AdamW step on one variable with `ResourceApplyAdam` (`xla_update=False`;
+        the pipeline applies the weight decay before)."""
         if self.amsgrad:
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype

@@ -42,7 +42,7 @@ def test_gradient_accumulation_under_mirrored_matches_one_large_batch(fast):
 
 
 def test_keras_adamw_rule_in_the_fused_kernel_matches_one_device(fast):
-    """bert_tf `AdamW` (`optimizer.name: adamw`) applies ResourceApplyAdam per replica."""
+    """bert_tf `AdamW` (`optimizer.name: adamw`) applies its one-pass update per replica."""
     _assert_same_run(fast["keras_rule_fused"])
 
 

@@ -115,23 +115,34 @@ def _adamw_float64(p, gradients, lr, weight_decay, beta_1=0.9, beta_2=0.999, eps
     return p
 
 
-@pytest.mark.parametrize("amsgrad", [False, True])
-def test_adamw_runs_keras_rule_in_the_fused_kernel(amsgrad):
+def _graph_op_types(function, *args) -> set[str]:
+    """Op types of a tf.function's graph and of the functions it calls."""
+    concrete = function.get_concrete_function(*args)
+    types = {op.type for op in concrete.graph.get_operations()}
+    for f in concrete.graph._functions.values():
+        types |= {node.op for node in f.definition.node_def}
+    return types
+
+
+@pytest.mark.parametrize("path", ["xla", "kernel", "amsgrad"])
+def test_adamw_runs_keras_rule_in_one_pass(path):
     """Six steps on gradients spanning 1e-4..1: within float32 rounding of a float64 oracle
-    (2.3e-8 measured; Keras's own ops 8.3e-8) for a total move of 1.2e-2; one
-    `ResourceApplyAdam` per variable in the graph, none with amsgrad (Keras's update)."""
+    (2.3e-8 measured with the kernel; Keras's own ops 8.3e-8) for a total move of 1.2e-2,
+    both as one XLA-compiled pass (default) and with `ResourceApplyAdam` (one per variable
+    in the graph); amsgrad keeps Keras's update, bit for bit."""
     rng = np.random.default_rng(0)
     p0 = rng.normal(0, 0.02, (256, 64)).astype(np.float32)
     scales = rng.choice([1e-4, 1e-2, 1.0], p0.shape)
     grads = [(rng.normal(0, 1, p0.shape) * scales).astype(np.float32) for _ in range(6)]
     var = keras.Variable(p0, name="kernel")
-    opt = AdamW(2e-3, weight_decay=0.01, global_clipnorm=None, amsgrad=amsgrad)
+    opt = AdamW(2e-3, weight_decay=0.01, global_clipnorm=None, amsgrad=path == "amsgrad",
+                xla_update=path != "kernel")  # fmt: skip
     step = tf.function(lambda g: opt.apply_gradients([(g, var)]))
     for g in grads:
         step(tf.constant(g))
-    ops = {op.type for op in step.get_concrete_function(tf.constant(grads[0])).graph.get_operations()}
-    assert ("ResourceApplyAdam" in ops) == (not amsgrad)
-    if not amsgrad:
+    ops = _graph_op_types(step, tf.constant(grads[0]))
+    assert ("ResourceApplyAdam" in ops) == (path == "kernel")
+    if path != "amsgrad":
         np.testing.assert_allclose(var.numpy(), _adamw_float64(p0, grads, 2e-3, 0.01), atol=5e-8)
     else:
         stock = keras.Variable(p0, name="kernel")
@@ -139,6 +150,35 @@ def test_adamw_runs_keras_rule_in_the_fused_kernel(amsgrad):
         for g in grads:
             keras_opt.apply_gradients([(tf.constant(g), stock)])
         np.testing.assert_array_equal(var.numpy(), stock.numpy())
+
+
+def _apply_step(optimizer, variables):
+    @tf.function
+    def step(gradients):
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+    return step
+
+
+@pytest.mark.parametrize("optimizer_cls", [AdamWeightDecay, AdamW])
+def test_xla_pass_equals_the_kernel_path(optimizer_cls):
+    """Clipping (a factor), decay with exclusions and 2-step accumulation: the XLA pass and
+    ResourceApplyAdam + separate passes give the same weights and slots to float32 rounding."""
+    shapes = {"dense/kernel": (64, 32), "dense/bias": (32,), "layer_norm/gamma": (32,)}
+    results = {}
+    for xla in (True, False):
+        init = np.random.default_rng(1)
+        variables = [keras.Variable(init.normal(0, 0.02, s).astype(np.float32), name=n.split("/")[1])
+                     for n, s in shapes.items()]  # fmt: skip
+        opt = optimizer_cls(1e-2, weight_decay=0.1, global_clipnorm=1.0, xla_update=xla,
+                            gradient_accumulation_steps=2)  # fmt: skip
+        step = _apply_step(opt, variables)
+        grad_rng = np.random.default_rng(2)
+        for _ in range(6):
+            step([tf.constant(grad_rng.normal(0, 3, s).astype(np.float32)) for s in shapes.values()])
+        results[xla] = [v.numpy() for v in variables] + [v.numpy() for v in opt.variables]
+    for a, b in zip(results[True], results[False], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
 
 
 def test_bert_adamw_differs_from_keras_adamw_by_bias_correction():
