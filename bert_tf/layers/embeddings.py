@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from bert_tf.layers.dropout import BertDropout
+
 
 @keras.saving.register_keras_serializable(package="bert_tf")
 class BertEmbeddings(keras.layers.Layer):
@@ -71,7 +73,7 @@ class BertEmbeddings(keras.layers.Layer):
             epsilon=self.layer_norm_eps, dtype="float32", name="layer_norm"
         )
         self.layer_norm.build((None, None, self.hidden_size))
-        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype="float32", name="dropout")
+        self.dropout = BertDropout(self.dropout_rate, dtype="float32", name="dropout")
         self.built = True
 
     def call(self, input_word_ids, input_type_ids, training=None):

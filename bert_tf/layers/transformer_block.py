@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras import ops
 
 from bert_tf.layers.activations import get_activation, training_variant
+from bert_tf.layers.dropout import BertDropout
 
 # Added to the attention logits of padding keys. Logits are float32, so exp(-1e9 + s)
 # is exactly 0 and padded keys receive exactly zero weight.
@@ -119,13 +120,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.intermediate = dense(self.intermediate_size, "intermediate")
         self.output_dense = dense(hidden_size, "output")
         self.output_layer_norm = layer_norm("output_layer_norm")
-        self.attention_probs_dropout = keras.layers.Dropout(
+        self.attention_probs_dropout = BertDropout(
             self.attention_probs_dropout_prob, dtype=self.dtype_policy, name="attention_probs_dropout"
         )
-        self.attention_output_dropout = keras.layers.Dropout(
+        self.attention_output_dropout = BertDropout(
             self.hidden_dropout_prob, dtype="float32", name="attention_output_dropout"
         )
-        self.output_dropout = keras.layers.Dropout(
+        self.output_dropout = BertDropout(
             self.hidden_dropout_prob, dtype="float32", name="output_dropout"
         )
         seq_shape = (None, None, hidden_size)

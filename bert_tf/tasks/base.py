@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from bert_tf.encoder import INPUT_NAMES, BertEncoder
+from bert_tf.layers.dropout import BertDropout
 
 
 def dropout_and_dense(
@@ -25,7 +26,7 @@ def dropout_and_dense(
     dropout_rate = config.hidden_dropout_prob if dropout_rate is None else float(dropout_rate)
     if initializer_range is None:
         initializer_range = config.initializer_range
-    dropout = keras.layers.Dropout(dropout_rate, name="dropout")
+    dropout = BertDropout(dropout_rate, name="dropout")
     dense = keras.layers.Dense(
         units,
         kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
