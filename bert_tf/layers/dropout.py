@@ -4,10 +4,10 @@ BERT applies dropout to every attention-probability tensor ([B, heads, S, S]) an
 layer to [B, S, H]; on a CPU the counter-based generator is most of its cost (Keras's
 `stateless_dropout` on BERT-Mini's attention probabilities [32, 4, 128, 128]: 13 ms forward
 and backward, against 8.5 ms here). Each 32-bit Philox word gives two elements, so the
-generator runs half as often; an element is
-kept when its 16 bits are ≥ round(rate · 2^16), i.e. the drop probability is `rate` rounded
-to a multiple of 1/65,536 (0.1 → 0.1000061, where a float32 uniform gives 0.1000000). Rates
-that 16 bits cannot represent within 0.1 % (below about 0.008) use Keras's dropout.
+generator runs half as often; an element is kept when its 16 bits are ≥ round(rate · 2^16),
+i.e. the drop probability is `rate` rounded to a multiple of 1/65,536 (0.1 → 0.1000061, where
+a float32 uniform gives 0.1000000). Rates that 16 bits cannot represent within 0.1 % (below
+about 0.008) use Keras's dropout.
 """
 
 from __future__ import annotations

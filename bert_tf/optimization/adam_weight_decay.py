@@ -42,8 +42,8 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
     TensorFlow's fused `ResourceApplyAdam` kernel with both bias-correction powers set to 0
     (its step size `lr·√(1−β2^t)/(1−β1^t)` is then exactly `lr`) after a separate decay pass.
     Either is about 4x faster on CPU than Keras's ten or so element-wise kernels
-    (benchmarks/optimizer_update.py). One float32 detail differs from the original: the kernel
-    forms `1 − β2` from float32(β2), 1.3e-5 relatively below the original's float32(0.001),
+    (benchmarks/optimizer_update.py). One float32 detail differs from the original: both paths
+    form `1 − β2` from float32(β2), 1.3e-5 relatively below the original's float32(0.001),
     so early v (and the update) differ from the original's by ~1e-5 relatively (an exact EMA
     with β2 = float32(0.999)); tests/optimization checks the rule against a float64 oracle.
 
