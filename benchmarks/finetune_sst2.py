@@ -67,7 +67,7 @@ def bert_tf_sst2_epoch(
     Raw strings → in-graph WordPiece + packing (`BertPreprocessor`) → length-grouped,
     dynamically padded batches (`make_classification_dataset`) → `BertClassifier.fit` with
     bert_tf's `AdamW` (Keras's AdamW rule, decay on every variable, no clipping: the same rule
-    and hyper-parameters as the peers; bert_tf runs it in one fused kernel per variable), and
+    and hyper-parameters as the peers; bert_tf runs it as one compiled pass per variable), and
     `steps_per_execution=8` (finetune.py's `training.steps_per_execution` default: 8 steps per
     `tf.function` call; 1.25x the epoch speed of 1 here). The dataset is rebuilt for every
     timed epoch, so tokenization is inside the timing, as for the peers.

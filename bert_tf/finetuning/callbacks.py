@@ -88,6 +88,12 @@ class EpochEvaluation(keras.callbacks.Callback):
         self.history.append(record)
 
 
+def _passed_a_multiple(previous: int, current: int, every: int) -> bool:
+    """Whether a multiple of `every` lies in (previous, current]: with `steps_per_execution`
+    > 1 callbacks see every execution's last step only, not each step."""
+    return current // every > previous // every
+
+
 def _score(value: float) -> float:
     # An undefined metric (NaN, e.g. Pearson of constant predictions) ranks below any number.
     return float("-inf") if np.isnan(value) else float(value)
@@ -118,7 +124,7 @@ class StepLogger(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         # `batch` is the execution's last step; the last execution of an epoch may stop short.
         step = self._epoch * self.steps_per_epoch + min(batch + 1, self.steps_per_epoch)
-        crossed = step // self.every > self._last_step // self.every
+        crossed = _passed_a_multiple(self._last_step, step, self.every)
         self._last_step = step
         if not crossed:
             return
@@ -157,7 +163,7 @@ class TrainingScalars(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
-        crossed = step // self.every > self._last_step // self.every
+        crossed = _passed_a_multiple(self._last_step, step, self.every)
         self._last_step = step
         if not crossed or not isinstance(logs, dict):
             return

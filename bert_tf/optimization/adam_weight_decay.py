@@ -116,20 +116,10 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
         super().build(var_list)
         self._adam_m, self._adam_v = self.add_optimizer_variables(var_list, ["adam_m", "adam_v"])
 
-    def _fused_adam_terms(self, variable, learning_rate):
+    def _adam_slots_and_step(self, variable, learning_rate):
         index = self._get_variable_index(variable)
-        dtype = variable.dtype
-        lr = tf.cast(learning_rate, dtype)
-        decay = lr * tf.cast(self.weight_decay, dtype) if self._use_weight_decay(variable) else 0.0
-        return {
-            "m": resource_handle(self._adam_m[index]),
-            "v": resource_handle(self._adam_v[index]),
-            "decay": decay,
-            "alpha": lr,  # no bias correction
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
+        lr = tf.cast(learning_rate, variable.dtype)  # no bias correction: α = η
+        return resource_handle(self._adam_m[index]), resource_handle(self._adam_v[index]), lr
 
     def update_step(self, gradient, variable, learning_rate):
         """Applies the update to one variable with `ResourceApplyAdam` (`xla_update=False`)."""
@@ -137,10 +127,11 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
         dtype = variable.dtype
         lr = tf.cast(learning_rate, dtype)
         gradient = tf.cast(gradient, dtype)
-        if self._use_weight_decay(variable):
+        decay = self._decay_amount(variable, learning_rate)
+        if decay is not None:
             # p − η·λ·p first: the Adam term below does not depend on p, so this equals the
             # original's p − η·(u + λ·p) with u computed from the same m, v, g.
-            variable.assign_sub(variable * (lr * tf.cast(self.weight_decay, dtype)))
+            variable.assign_sub(variable * decay)
         zero = tf.zeros([], dtype)
         tf.raw_ops.ResourceApplyAdam(
             var=resource_handle(variable),

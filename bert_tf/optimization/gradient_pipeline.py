@@ -34,7 +34,7 @@ tests/optimization/test_gradient_pipeline.py and tests/distribute/test_mirrored.
   (`transformer_layer_0/attention_layer_norm/gamma`), decided once when the optimizer is built;
 * learning-rate schedules are evaluated at `iterations` (optimizer *updates*), not at
   micro-batches, as google-research's `num_train_steps` counts updates;
-* Adam-family optimizers (`_fused_adam_terms`) run each variable's scaling, weight decay and
+* Adam-family optimizers (`_adam_slots_and_step`) run each variable's scaling, weight decay and
   Adam step as one XLA-compiled pass (`fused_adam`) unless `xla_update=False`.
 
 Per-variable clipping (`clipnorm`, `clipvalue`) keeps Keras's meaning but also runs after the
@@ -244,26 +244,36 @@ class GlobalGradientMixin:
         is_update_step = tf.equal((self._iterations + 1) % self.gradient_accumulation_steps, 0)
         tf.cond(is_update_step, update_all, accumulate)
 
-    def _fused_adam_terms(self, variable, learning_rate) -> dict[str, Any] | None:
-        """`fused_adam.adam_update` arguments for `variable` other than the gradient and its
-        factor (`m`, `v`, `decay`, `alpha`, `beta_1`, `beta_2`, `epsilon`), or None when
-        this optimizer's step is not Adam's (the default)."""
+    def _decay_amount(self, variable, learning_rate):
+        """η·λ in `variable`'s dtype, or None for a variable excluded from weight decay."""
+        if not self._use_weight_decay(variable):
+            return None
+        dtype = variable.dtype
+        return tf.cast(learning_rate, dtype) * tf.cast(self.weight_decay, dtype)
+
+    def _adam_slots_and_step(self, variable, learning_rate):
+        """(m, v, α): resource handles of `variable`'s Adam moments and this step's step
+        size, for the one-pass update (`fused_adam`); None (the default) when this
+        optimizer's step is not Adam's. Adam optimizers also define `beta_1`, `beta_2` and
+        `epsilon`."""
         return None
 
     @tf.autograph.experimental.do_not_convert
     def _update_one(self, variable, gradient, factor, learning_rate):
-        terms = self._fused_adam_terms(variable, learning_rate) if self.xla_update else None
-        if terms is not None:
-            adam_update(resource_handle(variable), gradient=tf.cast(gradient, variable.dtype),
-                        factor=factor, **terms)  # fmt: skip
+        adam = self._adam_slots_and_step(variable, learning_rate) if self.xla_update else None
+        if adam is not None:
+            m, v, alpha = adam
+            decay = self._decay_amount(variable, learning_rate)
+            adam_update(resource_handle(variable), m, v, tf.cast(gradient, variable.dtype),
+                        factor=factor, decay=0.0 if decay is None else decay, alpha=alpha,
+                        beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)  # fmt: skip
             return
         if factor is not None:
             gradient = gradient * tf.cast(factor, gradient.dtype)
-        if not self._update_step_applies_weight_decay and self._use_weight_decay(variable):
-            decay = tf.cast(learning_rate, variable.dtype) * tf.cast(
-                self.weight_decay, variable.dtype
-            )
-            variable.assign_sub(variable * decay)
+        if not self._update_step_applies_weight_decay:
+            decay = self._decay_amount(variable, learning_rate)
+            if decay is not None:
+                variable.assign_sub(variable * decay)
         self.update_step(gradient, variable, learning_rate)
 
     # ------------------------------------------------------------------------------------

@@ -32,10 +32,10 @@ class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
     `ResourceApplyAdam`'s arithmetic; `bert_tf.optimization.fused_adam`) or, with
     `xla_update=False`, by TensorFlow's fused `ResourceApplyAdam` kernel after a separate
     decay pass, instead of Keras's ten or so element-wise kernels per variable;
-    `amsgrad=True` keeps Keras's own update. Both paths form 1 − β from float32(β): for β2 = 0.999 that is 1.3e-5 relatively below Keras's
-    float32(0.001), which moves v (and the update) by ~1e-5 relatively in the first steps;
-    over six steps the result is closer to a float64 oracle than Keras's own ops
-    (tests/optimization/test_gradient_pipeline.py).
+    `amsgrad=True` keeps Keras's own update. Both paths form 1 − β from float32(β): for
+    β2 = 0.999 that is 1.3e-5 relatively below Keras's float32(0.001), which moves v (and
+    the update) by ~1e-5 relatively in the first steps; over six steps the result is closer
+    to a float64 oracle than Keras's own ops (tests/optimization/test_gradient_pipeline.py).
 
     Args:
         learning_rate: float or `LearningRateSchedule`, evaluated at `iterations`.
@@ -73,26 +73,21 @@ class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
             **kwargs,
         )
 
-    def _fused_adam_terms(self, variable, learning_rate):
+    def _betas_and_powers(self, dtype):
+        """β1, β2 and Keras's bias-correction powers β1^t, β2^t (t = this update, from 1)."""
+        local_step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        return beta_1, beta_2, tf.pow(beta_1, local_step), tf.pow(beta_2, local_step)
+
+    def _adam_slots_and_step(self, variable, learning_rate):
         if self.amsgrad:
             return None
         index = self._get_variable_index(variable)
         dtype = variable.dtype
-        lr = tf.cast(learning_rate, dtype)
-        local_step = tf.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-        # ResourceApplyAdam's step size, from the powers β^t as Keras computes them.
-        alpha = lr * tf.sqrt(1 - tf.pow(beta_2, local_step)) / (1 - tf.pow(beta_1, local_step))
-        decay = lr * tf.cast(self.weight_decay, dtype) if self._use_weight_decay(variable) else 0.0
-        return {
-            "m": resource_handle(self._momentums[index]),
-            "v": resource_handle(self._velocities[index]),
-            "decay": decay,
-            "alpha": alpha,
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
+        _, _, beta_1_power, beta_2_power = self._betas_and_powers(dtype)
+        # ResourceApplyAdam's step size from those powers.
+        alpha = tf.cast(learning_rate, dtype) * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        return resource_handle(self._momentums[index]), resource_handle(self._velocities[index]), alpha
 
     def update_step(self, gradient, variable, learning_rate):
         """Keras's AdamW step on one variable with `ResourceApplyAdam` (`xla_update=False`;
@@ -101,14 +96,13 @@ class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         index = self._get_variable_index(variable)
-        local_step = tf.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        beta_1, beta_2, beta_1_power, beta_2_power = self._betas_and_powers(dtype)
         tf.raw_ops.ResourceApplyAdam(
             var=resource_handle(variable),
             m=resource_handle(self._momentums[index]),
             v=resource_handle(self._velocities[index]),
-            beta1_power=tf.pow(beta_1, local_step),
-            beta2_power=tf.pow(beta_2, local_step),
+            beta1_power=beta_1_power,
+            beta2_power=beta_2_power,
             lr=tf.cast(learning_rate, dtype),
             beta1=beta_1,
             beta2=beta_2,
