@@ -275,3 +275,21 @@ def selected_workload_frameworks(selected: list[str], names: tuple[str, ...]) ->
     suite's `--frameworks` selection (`bert_tf`, `keras_hub`, `hf_best`, `hf_shipped`) keeps."""
     keep = set(selected) | ({"hf"} if any(f.startswith("hf_") for f in selected) else set())
     return [name for name in names if name in keep]
+
+
+def interleaved(jobs: list, rounds: int) -> list[tuple[int, Any]]:
+    """(round, job) in measuring order: every job once per round, each round starting one job
+    later than the one before, so that no job always gets the machine's first (or last)
+    minutes. With this VM's speed drifting by 25-50 % over minutes, ratios taken within a
+    round are the ones that mean something."""
+    order = []
+    for k in range(rounds):
+        shift = k % len(jobs) if jobs else 0
+        order += [(k, job) for job in jobs[shift:] + jobs[:shift]]
+    return order
+
+
+def median(values: list[float | None]) -> float | None:
+    """Median of the values that are not None (None when there are none)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None

@@ -12,6 +12,8 @@ from typing import Any
 
 from benchmarks.common import (
     FLOP_FORMULA,
+    interleaved,
+    median,
     model_config,
     num_masked_positions,
     pretraining_step_flops,
@@ -177,17 +179,17 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for k in rounds
         ]
         entry = dict(zip(("size", "seq", "batch", "precision"), key, strict=True))
-        entry["bert_tf_tokens_per_s"] = _median([e["bert_tf_tokens_per_s"] for e in per_round])
+        entry["bert_tf_tokens_per_s"] = median([e["bert_tf_tokens_per_s"] for e in per_round])
         frameworks = dict.fromkeys(f for e in per_round for f in e["ratios"])
-        entry["ratios"] = {f: _median([e["ratios"].get(f) for e in per_round]) for f in frameworks}
+        entry["ratios"] = {f: median([e["ratios"].get(f) for e in per_round]) for f in frameworks}
         best = [e["ratio_vs_best_peer"] for e in per_round if e.get("ratio_vs_best_peer")]
         if best:
-            entry["ratio_vs_best_peer"] = _median(best)
+            entry["ratio_vs_best_peer"] = median(best)
             entry["ratio_vs_best_peer_rounds"] = best
             entry["best_peer"] = collections.Counter(
                 e["best_peer"] for e in per_round if e.get("best_peer")).most_common(1)[0][0]
             entry["meets_target"] = entry["ratio_vs_best_peer"] >= TARGET_RATIO_VS_BEST_PEER
-        mfu = _median([e["mfu_fp32"] for e in per_round])
+        mfu = median([e["mfu_fp32"] for e in per_round])
         if entry["bert_tf_tokens_per_s"] and entry["precision"] == "fp32" and mfu \
                 and entry["size"] in TARGET_MFU_FP32:
             entry["bert_tf_mfu_fp32"] = mfu
@@ -195,14 +197,6 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["noisy"] = any(e["noisy"] for e in per_round)
         out.append(entry)
     return out
-
-
-def _median(values: list[float | None]) -> float | None:
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -> dict:
@@ -216,13 +210,10 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     rounds = opts.rounds
     for size, seq, batch in shapes(opts):
         for precision in opts.precisions:
-            frameworks = frameworks_for(opts, precision)
-            for k in range(rounds):
-                shift = k % len(frameworks) if frameworks else 0
-                for framework in frameworks[shift:] + frameworks[:shift]:
-                    job = measure(opts, runner, missing, framework, k, size=size, seq=seq,
-                                  batch=batch, precision=precision)  # fmt: skip
-                    rows.append({**row(job, peaks), "round": k})
+            for k, framework in interleaved(frameworks_for(opts, precision), rounds):
+                job = measure(opts, runner, missing, framework, k, size=size, seq=seq,
+                              batch=batch, precision=precision)  # fmt: skip
+                rows.append({**row(job, peaks), "round": k})
     return {
         "description": "pre-training step (MLM + NSP) throughput on synthetic full-length batches",
         "flop_formula": FLOP_FORMULA,

@@ -47,3 +47,14 @@ def status_text(job: dict[str, Any]) -> str:
     if status != "ok":
         return status
     return "ok (noisy)" if job.get("noisy") else "ok"
+
+
+def ratio_summary(label: str, comparison: dict[str, Any], what: str = "bert_tf ÷ best peer") -> str:
+    """One line: the median ratio over rounds and each round's ratio, e.g.
+    "fp32: bert_tf ÷ best peer (hf), median of 3 rounds 1.95 (rounds: 1.90, 1.95, 2.10)"."""
+    ratios = comparison.get("ratio_vs_best_peer_rounds") or []
+    if not ratios:
+        return f"{label}: {what}: —"
+    peer = f" ({comparison['best_peer']})" if comparison.get("best_peer") else ""
+    return (f"{label}: {what}{peer}, median of {len(ratios)} round{'s' * (len(ratios) > 1)} "
+            f"{comparison['ratio_vs_best_peer']:.2f} (rounds: {', '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip

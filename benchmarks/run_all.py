@@ -101,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rounds",
         type=int,
         default=1,
-        help="pretrain_step: measure every framework once per round, interleaved, and report "
-        "the median over rounds of bert_tf ÷ best peer (cancels the machine's drift between jobs)",
+        help="pretrain_step, finetune_sst2, serving: measure every framework once per round, "
+        "interleaved, and report the median over rounds of bert_tf ÷ best peer, each taken "
+        "within its round (cancels the machine's drift between jobs)",
     )
     p.add_argument(
         "--out",

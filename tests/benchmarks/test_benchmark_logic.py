@@ -233,3 +233,75 @@ def test_rounds_interleave_frameworks_and_ratios_stay_within_a_round():
     assert comparison["ratio_vs_best_peer"] == pytest.approx(1.2)
     assert comparison["best_peer"] == "keras_hub" and comparison["meets_target"]
     assert "median of 3 rounds 1.20" in pretrain_step.table(section)
+
+
+def _drifting_runner(result_of, log_dir=None):
+    """A stand-in runner: `result_of(params, n)` gives the n-th job's result (n counts from 1,
+    so the machine's speed can drift with it). Records the order of (framework, precision)."""
+    order, seen = [], set()
+
+    class DriftingRunner:
+        def run(self, task, params, label):
+            key = json.dumps(params, sort_keys=True)
+            assert key not in seen  # the real runner would reuse the first outcome
+            seen.add(key)
+            order.append((params["framework"], params["precision"]))
+            return {"status": "ok", "params": params, "result": result_of(params, len(order))}
+
+    runner = DriftingRunner()
+    runner.log_dir = log_dir
+    return runner, order
+
+
+def test_sst2_rounds_take_ratios_within_a_round(tmp_path):
+    """SST-2 with `--rounds 3`: frameworks interleave and bert_tf's ratio to the fastest peer
+    (here exactly 2.0) survives a machine that runs each round at a different speed."""
+    (tmp_path / "glue/SST-2").mkdir(parents=True)
+    (tmp_path / "vocab/bert-base-uncased").mkdir(parents=True)
+    (tmp_path / finetune_sst2.TRAIN_FILE).write_text("sentence\tlabel\n")
+    (tmp_path / finetune_sst2.VOCAB_FILE).write_text("[PAD]\n")
+    opts = resolve(build_parser().parse_args([
+        "--quick", "--rounds", "3", "--frameworks", "bert_tf,hf_best", "--precisions", "fp32",
+        "--sst2-examples", "64", "--data-dir", str(tmp_path)]))  # fmt: skip
+
+    def epoch(params, n):
+        speed = {1: 1.0, 2: 1.0, 3: 0.5, 4: 0.5, 5: 0.8, 6: 0.8}[n]
+        rate = {"bert_tf": 300.0, "hf": 150.0}[params["framework"]] * speed
+        return {"examples_per_s": rate, "examples": 64, "info": {},
+                "epoch_time_s": {"noisy": False}}  # fmt: skip
+
+    runner, order = _drifting_runner(epoch)
+    section = finetune_sst2.run(opts, runner, {}, {})
+    assert [f for f, _ in order] == ["bert_tf", "hf", "hf", "bert_tf", "bert_tf", "hf"]
+    (comparison,) = section["comparisons"]
+    assert comparison["ratio_vs_best_peer_rounds"] == pytest.approx([2.0, 2.0, 2.0])
+    assert comparison["best_peer"] == "hf" and comparison["meets_target"]
+    assert "median of 3 rounds 2.00" in finetune_sst2.table(section)
+
+
+def test_serving_rounds_compare_latencies_within_a_round(tmp_path):
+    """Serving with `--rounds 2`: each round times bert_tf (both precisions) and HF; the p50
+    ratio is HF's latency ÷ bert_tf's in the same round."""
+    (tmp_path / "glue/SST-2").mkdir(parents=True)
+    (tmp_path / serving.DEV_FILE).write_text("sentence\tlabel\n")
+    opts = resolve(build_parser().parse_args([
+        "--quick", "--rounds", "2", "--frameworks", "bert_tf,hf_best",
+        "--data-dir", str(tmp_path)]))  # fmt: skip
+
+    def latency(params, n):
+        slow = 1.0 if (n - 1) // 3 % 2 == 0 else 3.0  # every other round 3x slower
+        base = {("bert_tf", "float32"): 10.0, ("bert_tf", "bfloat16"): 5.0,
+                ("hf", "float32"): 12.0}[(params["framework"], params["precision"])]  # fmt: skip
+        ms = base * slow
+        return {"latency": {"p50_ms": ms, "p99_ms": 2 * ms, "n": 5}, "info": {}}
+
+    runner, order = _drifting_runner(latency, log_dir=tmp_path)
+    section = serving.run(opts, runner, {}, {})
+    assert order[:3] == [("bert_tf", "float32"), ("bert_tf", "bfloat16"), ("hf", "float32")]
+    assert order[3:6] == [("bert_tf", "bfloat16"), ("hf", "float32"), ("bert_tf", "float32")]
+    by_key = {(c["batch"], c["precision"]): c for c in section["comparisons"]}
+    assert by_key[(1, "bfloat16")]["ratio_vs_best_peer_rounds"] == pytest.approx([2.4, 2.4])
+    assert by_key[(32, "float32")]["hf_over_bert_tf_p99"] == pytest.approx(1.2)
+    assert by_key[(1, "bfloat16")]["meets_target"] and not by_key[(1, "float32")]["meets_target"]
+    assert "batch 1 bert_tf bfloat16: best peer's p50 ÷ bert_tf's, median of 2 rounds 2.40" in (
+        serving.table(section))
