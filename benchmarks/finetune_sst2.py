@@ -33,7 +33,7 @@ from benchmarks.common import (
     selected_workload_frameworks,
     summarize,
 )
-from benchmarks.report import fmt, ratio_summary, render, status_text
+from benchmarks.report import fmt, ratio_summary, render, status_text, with_summary
 
 TASK = "benchmarks.finetune_sst2:worker"
 FRAMEWORKS = ("bert_tf", "keras_hub", "hf")
@@ -365,4 +365,4 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
     headers = ["size", "prec", *(["round"] if rounds else []), "framework", "status", "examples",
                "examples/s", "padded tokens", "note"]  # fmt: skip
     summary = [ratio_summary(c["precision"], c) for c in section.get("comparisons", [])]
-    return render(markdown, headers, lines) + "\n" + "\n".join(summary)
+    return with_summary(render(markdown, headers, lines), summary, markdown)

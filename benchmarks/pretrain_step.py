@@ -19,7 +19,7 @@ from benchmarks.common import (
     pretraining_step_flops,
     time_steps,
 )
-from benchmarks.report import fmt, render, status_text
+from benchmarks.report import fmt, render, status_text, with_summary
 
 TASK = "benchmarks.pretrain_step:worker"
 FRAMEWORKS = ("bert_tf", "keras_hub", "hf_best", "hf_shipped", "hf_compiled")
@@ -283,7 +283,7 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
         for c in section["comparisons"]
         if len(c.get("ratio_vs_best_peer_rounds", [])) > 1
     ]
-    return text + ("\n" + "\n".join(summary) if summary else "")
+    return with_summary(text, summary, markdown)
 
 
 def _pct(x: float | None) -> float | None:

@@ -58,3 +58,11 @@ def ratio_summary(label: str, comparison: dict[str, Any], what: str = "bert_tf Ã
     peer = f" ({comparison['best_peer']})" if comparison.get("best_peer") else ""
     return (f"{label}: {what}{peer}, median of {len(ratios)} round{'s' * (len(ratios) > 1)} "
             f"{comparison['ratio_vs_best_peer']:.2f} (rounds: {', '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
+
+
+def with_summary(table_text: str, summary: list[str], markdown: bool) -> str:
+    """A rendered table followed by summary lines (none: the table alone). In Markdown a
+    blank line separates them: a line right under a table would become one of its rows."""
+    if not summary:
+        return table_text
+    return table_text + ("\n\n" if markdown else "\n") + "\n".join(summary)

@@ -34,7 +34,7 @@ from benchmarks.common import (
     selected_workload_frameworks,
 )
 from benchmarks.finetune_sst2 import read_sst2
-from benchmarks.report import fmt, ratio_summary, render, status_text
+from benchmarks.report import fmt, ratio_summary, render, status_text, with_summary
 
 TASK = "benchmarks.serving:worker"
 FRAMEWORKS = ("bert_tf", "hf")
@@ -390,4 +390,4 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
                "p99 ms", "requests", "note"]  # fmt: skip
     summary = [ratio_summary(f"batch {c['batch']} bert_tf {c['precision']}", c,
                              "best peer's p50 ÷ bert_tf's") for c in section.get("comparisons", [])]  # fmt: skip
-    return render(markdown, headers, lines) + "\n" + "\n".join(summary)
+    return with_summary(render(markdown, headers, lines), summary, markdown)
