@@ -118,6 +118,19 @@ def pad_batches(
     )
     if group_by_length and pool_batches > 1 and pad_to is None:
         dataset = dataset.shuffle(pool_batches, seed=seed, reshuffle_each_iteration=True)
-    return dataset.apply(
+    dataset = dataset.apply(
         tf.data.experimental.assert_cardinality(num_batches(num_examples, batch_size))
     )
+    return dataset.with_options(_without_autotune_model())
+
+
+def _without_autotune_model() -> tf.data.Options:
+    # Keras fits an epoch from a fresh iterator of this dataset and drops it when the epoch
+    # ends. With tf.data's autotuning model on, deleting an iterator that a Keras training
+    # function had consumed took 4-8 s in most SST-2 epochs on 2 CPU cores (3 of 4 epochs,
+    # ~13 s of training each; measured in docs/benchmarks.md). Without the model: 0.00 s, and
+    # epochs no slower: AUTOTUNE parallelism then means one call per core, and prefetch
+    # buffers still grow on demand. A caller's own `with_options` can turn it back on.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
