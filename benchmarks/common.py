@@ -7,6 +7,7 @@ and by every worker.
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
@@ -293,3 +294,16 @@ def median(values: list[float | None]) -> float | None:
     """Median of the values that are not None (None when there are none)."""
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
+
+
+def rounds_verdict(ratios: list[float], best_peers: list[str], target: float) -> dict[str, Any]:
+    """bert_tf ÷ best peer over rounds: the median (`ratio_vs_best_peer`), every round's value,
+    the peer that was fastest most often and whether the median meets `target`; {} when no
+    round had a ratio."""
+    if not ratios:
+        return {}
+    verdict = {"ratio_vs_best_peer": median(ratios), "ratio_vs_best_peer_rounds": ratios}
+    if best_peers:
+        verdict["best_peer"] = collections.Counter(best_peers).most_common(1)[0][0]
+    verdict["meets_target"] = verdict["ratio_vs_best_peer"] >= target
+    return verdict

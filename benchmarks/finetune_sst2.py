@@ -18,7 +18,6 @@ The first batches (graph tracing) are run before the timed epoch.
 
 from __future__ import annotations
 
-import collections
 import csv
 import pathlib
 import time
@@ -30,6 +29,7 @@ from benchmarks.common import (
     is_noisy,
     median,
     model_config,
+    rounds_verdict,
     selected_workload_frameworks,
     summarize,
 )
@@ -270,16 +270,15 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     rows = []
     for precision in opts.precisions:
         for k, framework in interleaved(frameworks, opts.rounds):
-            base = {"framework": framework, "size": opts.finetune_size, "precision": precision,
-                    "round": k}  # fmt: skip
+            base = {"framework": framework, "size": opts.finetune_size, "precision": precision}
             reason = peer_missing.get(framework) or (
                 f"data missing: {', '.join(absent)}" if absent else None
             )
             if reason:
-                rows.append({**base, "status": "skipped", "error": reason})
+                rows.append({**base, "round": k, "status": "skipped", "error": reason})
                 continue
             params = {
-                **{key: v for key, v in base.items() if key != "round"},
+                **base,
                 "train_file": str(train_file),
                 "vocab_file": str(vocab_file),
                 "examples": opts.sst2_examples,
@@ -291,7 +290,7 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
             job = runner.run(
                 TASK, params, label=f"finetune_sst2 {framework} {opts.finetune_size} {precision}"
             )
-            row = {**base, "status": job["status"], "error": job.get("error")}
+            row = {**base, "round": k, "status": job["status"], "error": job.get("error")}
             if job["status"] == "ok":
                 r = job["result"]
                 row.update(
@@ -332,14 +331,11 @@ def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "bert_tf_examples_per_s": median([ours for ours, _, _ in per_round]),
             "peers": {f: median([peers.get(f) for _, peers, _ in per_round]) for f in frameworks},
         }
-        ratios = [ours / peers[best] for ours, peers, best in per_round if ours and best]
-        if ratios:
-            entry.update(
-                best_peer=collections.Counter(b for _, _, b in per_round if b).most_common(1)[0][0],
-                ratio_vs_best_peer=median(ratios),
-                ratio_vs_best_peer_rounds=ratios,
-                meets_target=median(ratios) >= TARGET_RATIO_VS_BEST_PEER,
-            )
+        entry.update(rounds_verdict(
+            [ours / peers[best] for ours, peers, best in per_round if ours and best],
+            [best for ours, _, best in per_round if ours and best],
+            TARGET_RATIO_VS_BEST_PEER,
+        ))  # fmt: skip
         out.append(entry)
     return out
 

@@ -7,7 +7,6 @@ divided by the matmul peaks measured in the same run.
 
 from __future__ import annotations
 
-import collections
 from typing import Any
 
 from benchmarks.common import (
@@ -17,6 +16,7 @@ from benchmarks.common import (
     model_config,
     num_masked_positions,
     pretraining_step_flops,
+    rounds_verdict,
     time_steps,
 )
 from benchmarks.report import fmt, render, status_text, with_summary
@@ -182,13 +182,11 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["bert_tf_tokens_per_s"] = median([e["bert_tf_tokens_per_s"] for e in per_round])
         frameworks = dict.fromkeys(f for e in per_round for f in e["ratios"])
         entry["ratios"] = {f: median([e["ratios"].get(f) for e in per_round]) for f in frameworks}
-        best = [e["ratio_vs_best_peer"] for e in per_round if e.get("ratio_vs_best_peer")]
-        if best:
-            entry["ratio_vs_best_peer"] = median(best)
-            entry["ratio_vs_best_peer_rounds"] = best
-            entry["best_peer"] = collections.Counter(
-                e["best_peer"] for e in per_round if e.get("best_peer")).most_common(1)[0][0]
-            entry["meets_target"] = entry["ratio_vs_best_peer"] >= TARGET_RATIO_VS_BEST_PEER
+        entry.update(rounds_verdict(
+            [e["ratio_vs_best_peer"] for e in per_round if e.get("ratio_vs_best_peer")],
+            [e["best_peer"] for e in per_round if e.get("best_peer")],
+            TARGET_RATIO_VS_BEST_PEER,
+        ))  # fmt: skip
         mfu = median([e["mfu_fp32"] for e in per_round])
         if entry["bert_tf_tokens_per_s"] and entry["precision"] == "fp32" and mfu \
                 and entry["size"] in TARGET_MFU_FP32:

@@ -31,6 +31,7 @@ from benchmarks.common import (
     interleaved,
     is_noisy,
     median,
+    rounds_verdict,
     selected_workload_frameworks,
 )
 from benchmarks.finetune_sst2 import read_sst2
@@ -354,9 +355,7 @@ def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if peers:
                     best.append(min(p["p50_ms"] for p in peers) / ours[0]["p50_ms"])
             entry.update({name: median(values) for name, values in ratios.items()})
-            if best:
-                entry.update(ratio_vs_best_peer=median(best), ratio_vs_best_peer_rounds=best,
-                             meets_target=median(best) >= TARGET_RATIO_VS_BEST_PEER)  # fmt: skip
+            entry.update(rounds_verdict(best, [], TARGET_RATIO_VS_BEST_PEER))
             out.append(entry)
     return out
 
