@@ -116,10 +116,12 @@ class AdamWeightDecay(GlobalGradientMixin, keras.optimizers.Optimizer):
         super().build(var_list)
         self._adam_m, self._adam_v = self.add_optimizer_variables(var_list, ["adam_m", "adam_v"])
 
-    def _adam_slots_and_step(self, variable, learning_rate):
+    def _adam_slots(self, variable):
         index = self._get_variable_index(variable)
-        lr = tf.cast(learning_rate, variable.dtype)  # no bias correction: α = η
-        return resource_handle(self._adam_m[index]), resource_handle(self._adam_v[index]), lr
+        return resource_handle(self._adam_m[index]), resource_handle(self._adam_v[index])
+
+    def _adam_step_size(self, dtype, learning_rate):
+        return tf.cast(learning_rate, dtype)  # no bias correction: α = η
 
     def update_step(self, gradient, variable, learning_rate):
         """Applies the update to one variable with `ResourceApplyAdam` (`xla_update=False`)."""

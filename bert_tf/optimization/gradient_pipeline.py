@@ -34,8 +34,9 @@ tests/optimization/test_gradient_pipeline.py and tests/distribute/test_mirrored.
   (`transformer_layer_0/attention_layer_norm/gamma`), decided once when the optimizer is built;
 * learning-rate schedules are evaluated at `iterations` (optimizer *updates*), not at
   micro-batches, as google-research's `num_train_steps` counts updates;
-* Adam-family optimizers (`_adam_slots_and_step`) run each variable's scaling, weight decay and
-  Adam step as one XLA-compiled pass (`fused_adam`) unless `xla_update=False`.
+* Adam-family optimizers (`_adam_slots`) run each variable's scaling, weight decay and Adam
+  step as one XLA-compiled pass (`fused_adam`) unless `xla_update=False`; without mirrored
+  variables, all small variables share one compiled call.
 
 Per-variable clipping (`clipnorm`, `clipvalue`) keeps Keras's meaning but also runs after the
 all-reduce. `use_ema` is not supported.
@@ -50,7 +51,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from bert_tf.optimization.fused_adam import adam_update, resource_handle
+from bert_tf.optimization.fused_adam import adam_update, adam_update_group, resource_handle
 
 # google-research `create_optimizer`'s exclusions. Searched in variable paths, where every
 # LayerNorm of bert_tf contains `layer_norm` and every bias ends in `bias`.
@@ -224,10 +225,14 @@ class GlobalGradientMixin:
         """
 
         def update_all():
-            for grad, variable in zip(grads, variables, strict=True):
-                distribution.extended.update(
-                    variable, self._update_one, args=(grad, factor, learning_rate), group=False
-                )
+            if self._can_update_as_group(distribution, variables):
+                self._update_group(grads, factor, variables, learning_rate)
+            else:
+                for grad, variable in zip(grads, variables, strict=True):
+                    distribution.extended.update(
+                        variable, self._update_one, args=(grad, factor, learning_rate),
+                        group=False,
+                    )  # fmt: skip
             for accumulator in accumulators:
                 distribution.extended.update(accumulator, _assign_zeros, group=False)
 
@@ -251,18 +256,54 @@ class GlobalGradientMixin:
         dtype = variable.dtype
         return tf.cast(learning_rate, dtype) * tf.cast(self.weight_decay, dtype)
 
-    def _adam_slots_and_step(self, variable, learning_rate):
-        """(m, v, α): resource handles of `variable`'s Adam moments and this step's step
-        size, for the one-pass update (`fused_adam`); None (the default) when this
-        optimizer's step is not Adam's. Adam optimizers also define `beta_1`, `beta_2` and
-        `epsilon`."""
+    def _adam_slots(self, variable):
+        """(m, v): resource handles of `variable`'s Adam moments, for the one-pass update
+        (`fused_adam`); None (the default) when this optimizer's step is not Adam's. Adam
+        optimizers also define `_adam_step_size`, `beta_1`, `beta_2` and `epsilon`."""
         return None
+
+    def _adam_step_size(self, dtype, learning_rate):
+        """α of this step for variables of `dtype` (the same for every variable)."""
+        raise NotImplementedError
+
+    def _can_update_as_group(self, distribution, variables) -> bool:
+        """Whether `_update_group` may update `variables`: Adam steps compiled by XLA, and
+        plain (not mirrored) variables, whose handles are usable in cross-replica context."""
+        if not self.xla_update or distribution.num_replicas_in_sync != 1:
+            return False
+        return all(
+            not isinstance(v, tf.distribute.DistributedValues)
+            and self._adam_slots(v) is not None
+            for v in variables
+        )
+
+    @tf.autograph.experimental.do_not_convert
+    def _update_group(self, grads, factor, variables, learning_rate):
+        """`_update_one` for all `variables` at once: one `adam_update_group` per dtype and
+        device, so small tensors share a compiled call (`fused_adam`)."""
+        groups: dict[tuple[Any, str], list[int]] = {}
+        for index, variable in enumerate(variables):
+            groups.setdefault((variable.dtype, variable.device), []).append(index)
+        for (dtype, device), indices in groups.items():
+            slots = [self._adam_slots(variables[i]) for i in indices]
+            decay = tf.cast(learning_rate, dtype) * tf.cast(self.weight_decay or 0.0, dtype)
+            with tf.device(device):
+                adam_update_group(
+                    [resource_handle(variables[i]) for i in indices],
+                    [m for m, _ in slots], [v for _, v in slots],
+                    [tf.cast(grads[i], dtype) for i in indices],
+                    [self._use_weight_decay(variables[i]) for i in indices],
+                    factor=factor, decay=decay,
+                    alpha=self._adam_step_size(dtype, learning_rate),
+                    beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                )  # fmt: skip
 
     @tf.autograph.experimental.do_not_convert
     def _update_one(self, variable, gradient, factor, learning_rate):
-        adam = self._adam_slots_and_step(variable, learning_rate) if self.xla_update else None
-        if adam is not None:
-            m, v, alpha = adam
+        slots = self._adam_slots(variable) if self.xla_update else None
+        if slots is not None:
+            m, v = slots
+            alpha = self._adam_step_size(variable.dtype, learning_rate)
             decay = self._decay_amount(variable, learning_rate)
             adam_update(resource_handle(variable), m, v, tf.cast(gradient, variable.dtype),
                         factor=factor, decay=0.0 if decay is None else decay, alpha=alpha,

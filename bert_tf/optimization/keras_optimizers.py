@@ -79,15 +79,16 @@ class AdamW(GlobalGradientMixin, keras.optimizers.AdamW):
         beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
         return beta_1, beta_2, tf.pow(beta_1, local_step), tf.pow(beta_2, local_step)
 
-    def _adam_slots_and_step(self, variable, learning_rate):
+    def _adam_slots(self, variable):
         if self.amsgrad:
             return None
         index = self._get_variable_index(variable)
-        dtype = variable.dtype
+        return resource_handle(self._momentums[index]), resource_handle(self._velocities[index])
+
+    def _adam_step_size(self, dtype, learning_rate):
         _, _, beta_1_power, beta_2_power = self._betas_and_powers(dtype)
         # ResourceApplyAdam's step size from those powers.
-        alpha = tf.cast(learning_rate, dtype) * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        return resource_handle(self._momentums[index]), resource_handle(self._velocities[index]), alpha
+        return tf.cast(learning_rate, dtype) * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
 
     def update_step(self, gradient, variable, learning_rate):
         """Keras's AdamW step on one variable with `ResourceApplyAdam` (`xla_update=False`;

@@ -181,6 +181,53 @@ def test_xla_pass_equals_the_kernel_path(optimizer_cls):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
 
 
+def _compiled_update_calls(step, grads) -> int:
+    """XLA-compiled function calls in a `tf.function`'s graph (one per update pass)."""
+    graph = step.get_concrete_function(grads).graph
+    nodes = [op.node_def for op in graph.get_operations()]
+    for function in graph._functions.values():  # the accumulation `cond`'s branches
+        nodes += function.definition.node_def
+    return sum(
+        1 for node in nodes
+        if node.op in ("PartitionedCall", "StatefulPartitionedCall")
+        and node.attr["_XlaMustCompile"].b
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("optimizer_cls", [AdamWeightDecay, AdamW])
+def test_small_variables_share_one_compiled_update(optimizer_cls):
+    """One table of OWN_CALL_MIN_SIZE entries gets its own compiled pass, the five small
+    tensors share one; weights and slots equal the one-call-per-variable path bit for bit
+    (same arithmetic), with clipping, decay exclusions and 2-step accumulation."""
+    from bert_tf.optimization.fused_adam import OWN_CALL_MIN_SIZE
+
+    shapes = {"embeddings/table": (OWN_CALL_MIN_SIZE // 256, 256), "dense/kernel": (64, 32),
+              "dense/bias": (32,), "layer_norm/gamma": (32,), "layer_norm/beta": (32,),
+              "out/kernel": (32, 8)}  # fmt: skip
+    results, calls = {}, {}
+    for grouped in (True, False):
+        init = np.random.default_rng(1)
+        variables = [keras.Variable(init.normal(0, 0.02, s).astype(np.float32),
+                                    name=n.replace("/", "_")) for n, s in shapes.items()]  # fmt: skip
+        opt = optimizer_cls(1e-2, weight_decay=0.1, global_clipnorm=1.0,
+                            weight_decay_exclusions=("bias", "gamma", "beta"),
+                            gradient_accumulation_steps=2)  # fmt: skip
+        if not grouped:
+            opt._can_update_as_group = lambda distribution, variables: False
+        step = _apply_step(opt, variables)
+        grad_rng = np.random.default_rng(2)
+        for _ in range(6):
+            grads = [tf.constant(grad_rng.normal(0, 3, s).astype(np.float32))
+                     for s in shapes.values()]  # fmt: skip
+            step(grads)
+        calls[grouped] = _compiled_update_calls(step, grads)
+        results[grouped] = [v.numpy() for v in variables] + [v.numpy() for v in opt.variables]
+    assert calls == {True: 2, False: len(shapes)}
+    assert sum(opt._decay_mask) == 3
+    for a, b in zip(results[True], results[False], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_bert_adamw_differs_from_keras_adamw_by_bias_correction():
     """The first step of google-research's rule is ~3.16·lr per unit gradient; Keras's is lr."""
     a = keras.Variable(np.zeros(2, np.float32), name="kernel")
