@@ -12,6 +12,10 @@ and includes its own tokenization, batching and padding in the timed epoch; same
   each batch) + `BertForSequenceClassification`, a plain torch training loop.
 * `bert_tf` — `BertPreprocessor` (tf-text in the graph) + length-grouped dynamic padding +
   `BertClassifier.fit`, as `scripts/finetune.py` runs it.
+* `bert_tf_xla` (with `--sst2-xla`) — the same with `training.jit_compile: true` and
+  `pad_to_multiple_of: 8`: the XLA-compiled step, one compile per padded length. Its
+  warm-up is a whole untimed epoch, so that every length is compiled before the timed
+  ones; the warm-up's seconds are reported beside the epochs (`compile_warmup_s`).
 
 The first batches (graph tracing) are run before the timed epoch.
 """
@@ -37,6 +41,8 @@ from benchmarks.report import fmt, ratio_summary, render, status_text, with_summ
 
 TASK = "benchmarks.finetune_sst2:worker"
 FRAMEWORKS = ("bert_tf", "keras_hub", "hf")
+OURS = ("bert_tf", "bert_tf_xla")  # bert_tf's variants; the rest are peers
+XLA_PAD_MULTIPLE = 8  # bert_tf_xla: padded lengths are multiples of 8
 BATCH_SIZE, MAX_LENGTH, WARMUP_BATCHES = 32, 128, 3
 STEPS_PER_EXECUTION = 8  # bert_tf: training steps per tf.function call
 TARGET_RATIO_VS_BEST_PEER = 2.0
@@ -81,6 +87,7 @@ def bert_tf_sst2_epoch(
     import keras
     import numpy as np
 
+    xla = params.get("variant") == "xla"
     from benchmarks.models_tf import bert_tf_encoder
     from bert_tf.finetuning import make_classification_dataset
     from bert_tf.optimization import AdamW
@@ -98,6 +105,7 @@ def bert_tf_sst2_epoch(
                         weight_decay_exclusions=(), global_clipnorm=None),
         loss=classifier_loss(),
         steps_per_execution=STEPS_PER_EXECUTION,
+        jit_compile=xla,
     )  # fmt: skip
     preprocessor = BertPreprocessor(params["vocab_file"], seq_length=MAX_LENGTH)
     y = np.array(labels, np.int32)
@@ -105,10 +113,14 @@ def bert_tf_sst2_epoch(
     def dataset(count: int, seed: int):
         return make_classification_dataset(
             preprocessor, texts[:count], y[:count], batch_size=BATCH_SIZE, training=True,
-            seed=seed,
+            seed=seed, pad_to_multiple_of=XLA_PAD_MULTIPLE if xla else None,
         )
 
-    classifier.fit(dataset(WARMUP_BATCHES * BATCH_SIZE, 0), epochs=1, verbose=0)
+    t0 = time.perf_counter()
+    # XLA compiles once per padded length: a whole epoch compiles all of them.
+    classifier.fit(dataset(len(texts) if xla else WARMUP_BATCHES * BATCH_SIZE, 0), epochs=1,
+                   verbose=0)  # fmt: skip
+    warmup_s = time.perf_counter() - t0
     padded = {"tokens": 0}
     seeds = iter(range(1, 1000))
 
@@ -124,8 +136,11 @@ def bert_tf_sst2_epoch(
     info = {
         **threads,
         "dtype_policy": keras.config.dtype_policy().name,
-        "padding": "dynamic, length-grouped (bert_tf.finetuning.batching)",
+        "padding": "dynamic, length-grouped (bert_tf.finetuning.batching)"
+        + (f", lengths rounded up to multiples of {XLA_PAD_MULTIPLE}" if xla else ""),
         "steps_per_execution": STEPS_PER_EXECUTION,
+        "jit_compile": xla,
+        ("compile_warmup_s" if xla else "warmup_s"): round(warmup_s, 2),
     }
     return _epoch_result(stats, len(texts), info, padded_tokens_per_epoch=padded["tokens"])
 
@@ -253,7 +268,10 @@ def worker(params: dict[str, Any]) -> dict[str, Any]:
     """Runs in a subprocess: one framework's SST-2 epoch(s)."""
     texts, labels = read_sst2(pathlib.Path(params["train_file"]), params.get("examples"))
     runners = {"bert_tf": bert_tf_sst2_epoch, "keras_hub": _keras_hub_epoch, "hf": _hf_epoch}
-    return runners[params["framework"]](params, texts, labels)
+    framework = params["framework"]
+    if framework == "bert_tf_xla":
+        return bert_tf_sst2_epoch({**params, "variant": "xla"}, texts, labels)
+    return runners[framework](params, texts, labels)
 
 
 def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -> dict:
@@ -267,6 +285,8 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     absent = [str(p) for p in (train_file, vocab_file) if not p.is_file()]
     peer_missing = {"keras_hub": missing.get("keras_hub"), "hf": missing.get("hf_best")}
     frameworks = selected_workload_frameworks(opts.frameworks, FRAMEWORKS)
+    if getattr(opts, "sst2_xla", False) and "bert_tf" in frameworks:
+        frameworks.insert(frameworks.index("bert_tf") + 1, "bert_tf_xla")
     rows = []
     for precision in opts.precisions:
         for k, framework in interleaved(frameworks, opts.rounds):
@@ -299,6 +319,7 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
                     epoch_time_s=r["epoch_time_s"],
                     noisy=r["epoch_time_s"]["noisy"],
                     padded_tokens_per_epoch=r.get("padded_tokens_per_epoch"),
+                    compile_warmup_s=r["info"].get("compile_warmup_s"),
                     info=r["info"],
                 )
             rows.append(row)
@@ -312,32 +333,45 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
 
 
 def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per precision: bert_tf's examples/s ÷ the fastest peer's, taken within each round;
-    the entry holds the medians over rounds and each round's ratio."""
+    """Per precision and bert_tf variant (`bert_tf`, `bert_tf_xla`): its examples/s ÷ the
+    fastest peer's, taken within each round; the entry holds the medians over rounds and
+    each round's ratio."""
     out = []
     for precision in sorted({r["precision"] for r in rows}):
-        per_round = []
-        for k in sorted({r.get("round", 0) for r in rows if r["precision"] == precision}):
-            group = {r["framework"]: r for r in rows
-                     if r["precision"] == precision and r.get("round", 0) == k}  # fmt: skip
-            ours = group.get("bert_tf", {}).get("examples_per_s")
-            peers = {f: r["examples_per_s"] for f, r in group.items()
-                     if f != "bert_tf" and r.get("examples_per_s")}  # fmt: skip
-            best = max(peers, key=peers.get) if peers else None
-            per_round.append((ours, peers, best))
-        frameworks = dict.fromkeys(f for _, peers, _ in per_round for f in peers)
-        entry = {
-            "precision": precision,
-            "bert_tf_examples_per_s": median([ours for ours, _, _ in per_round]),
-            "peers": {f: median([peers.get(f) for _, peers, _ in per_round]) for f in frameworks},
-        }
-        entry.update(rounds_verdict(
-            [ours / peers[best] for ours, peers, best in per_round if ours and best],
-            [best for ours, _, best in per_round if ours and best],
-            TARGET_RATIO_VS_BEST_PEER,
-        ))  # fmt: skip
-        out.append(entry)
+        present = {r["framework"] for r in rows if r["precision"] == precision}
+        for variant in [v for v in OURS if v in present] or ["bert_tf"]:
+            out.append(_compare_variant(rows, precision, variant))
     return out
+
+
+def _compare_variant(rows: list[dict[str, Any]], precision: str, variant: str) -> dict:
+    per_round = []
+    for k in sorted({r.get("round", 0) for r in rows if r["precision"] == precision}):
+        group = {r["framework"]: r for r in rows
+                 if r["precision"] == precision and r.get("round", 0) == k}  # fmt: skip
+        ours = group.get(variant, {}).get("examples_per_s")
+        peers = {f: r["examples_per_s"] for f, r in group.items()
+                 if f not in OURS and r.get("examples_per_s")}  # fmt: skip
+        best = max(peers, key=peers.get) if peers else None
+        per_round.append((ours, peers, best))
+    frameworks = dict.fromkeys(f for _, peers, _ in per_round for f in peers)
+    entry = {
+        "precision": precision,
+        "variant": variant,
+        "bert_tf_examples_per_s": median([ours for ours, _, _ in per_round]),
+        "peers": {f: median([peers.get(f) for _, peers, _ in per_round]) for f in frameworks},
+    }
+    entry.update(rounds_verdict(
+        [ours / peers[best] for ours, peers, best in per_round if ours and best],
+        [best for ours, _, best in per_round if ours and best],
+        TARGET_RATIO_VS_BEST_PEER,
+    ))  # fmt: skip
+    return entry
+
+
+def _compile_note(row: dict[str, Any]) -> str:
+    seconds = row.get("compile_warmup_s")
+    return f"untimed compile epoch {seconds:.0f} s" if seconds is not None else ""
 
 
 def table(section: dict[str, Any], markdown: bool = False) -> str:
@@ -354,11 +388,14 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
             fmt(r.get("examples")),
             fmt(r.get("examples_per_s"), ".1f"),
             fmt(r.get("padded_tokens_per_epoch"), ",d"),
-            (r.get("error") or "")[:70],
+            (r.get("error") or _compile_note(r))[:70],
         ]
         for r in section["rows"]
     ]
     headers = ["size", "prec", *(["round"] if rounds else []), "framework", "status", "examples",
                "examples/s", "padded tokens", "note"]  # fmt: skip
-    summary = [ratio_summary(c["precision"], c) for c in section.get("comparisons", [])]
+    summary = [
+        ratio_summary(c["precision"], c, f"{c.get('variant', 'bert_tf')} ÷ best peer")
+        for c in section.get("comparisons", [])
+    ]
     return with_summary(render(markdown, headers, lines), summary, markdown)

@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="SST-2 examples per fine-tuning epoch (default: all 67,349; --quick: 256)",
     )
     p.add_argument(
+        "--sst2-xla",
+        action="store_true",
+        help="finetune_sst2: also time bert_tf's XLA step (jit_compile, lengths padded to "
+        "multiples of 8) as bert_tf_xla, after an untimed compile epoch",
+    )
+    p.add_argument(
         "--finetune-size",
         choices=SIZES,
         default=None,

@@ -72,6 +72,8 @@ def pad_batches(
     pool_batches: int = DEFAULT_POOL_BATCHES,
     seed: int | None = None,
     length_key: str = "input_word_ids",
+    pad_to_multiple_of: int | None = None,
+    max_length: int | None = None,
 ) -> tf.data.Dataset:
     """Batches a dataset of `(features, labels)` whose tensors have variable length [T].
 
@@ -90,13 +92,19 @@ def pad_batches(
         pool_batches: pool size in batches.
         seed: seeds the batch shuffle (new order every epoch, reproducible).
         length_key: feature whose length is sorted on.
+        pad_to_multiple_of: round each batch's S up to a multiple of this (Hugging Face's
+            `pad_to_multiple_of`), never past `max_length`: few distinct shapes, so an
+            XLA-compiled step compiles a handful of times instead of once per length.
+        max_length: the longest S rounding may give (the model's sequence length).
 
     Returns:
-        `(features, labels)` batches: int32 [B, S] features (S = the batch's longest, or
-        `pad_to`), labels [B] or [B, S].
+        `(features, labels)` batches: int32 [B, S] features (S = the batch's longest, rounded
+        up to `pad_to_multiple_of`, or `pad_to`), labels [B] or [B, S].
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
+        raise ValueError(f"pad_to_multiple_of must be positive, got {pad_to_multiple_of}")
     padded_shapes = None
     if pad_to is not None:
         features_spec, labels_spec = dataset.element_spec
@@ -116,12 +124,39 @@ def pad_batches(
     dataset = dataset.padded_batch(
         batch_size, padded_shapes=padded_shapes, padding_values=padding_values
     )
+    if pad_to_multiple_of and pad_to_multiple_of > 1 and pad_to is None:
+        dataset = dataset.map(
+            _round_up_length(pad_to_multiple_of, max_length, padding_values),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     if group_by_length and pool_batches > 1 and pad_to is None:
         dataset = dataset.shuffle(pool_batches, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.apply(
         tf.data.experimental.assert_cardinality(num_batches(num_examples, batch_size))
     )
     return dataset.with_options(_without_autotune_model())
+
+
+def _round_up_length(multiple: int, max_length: int | None, padding_values):
+    """Pads axis 1 of every [B, S] tensor of a batch to S rounded up to `multiple` (capped at
+    `max_length`, never below S), with the padding value of its structure position."""
+
+    @tf.autograph.experimental.do_not_convert
+    def pad(features, labels):
+        length = tf.shape(features[next(iter(features))])[1]
+        target = (length + multiple - 1) // multiple * multiple
+        if max_length is not None:
+            target = tf.maximum(tf.minimum(target, max_length), length)
+
+        def pad_one(x, value):
+            if x.shape.rank is None or x.shape.rank < 2:
+                return x
+            paddings = [[0, 0], [0, target - tf.shape(x)[1]]] + [[0, 0]] * (x.shape.rank - 2)
+            return tf.pad(x, paddings, constant_values=tf.cast(value, x.dtype))
+
+        return tf.nest.map_structure(pad_one, (features, labels), padding_values)
+
+    return pad
 
 
 def _without_autotune_model() -> tf.data.Options:

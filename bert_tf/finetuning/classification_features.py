@@ -117,9 +117,12 @@ def batch_examples(
     pool_batches: int = DEFAULT_POOL_BATCHES,
     pad_to: int | None = None,
     with_labels: bool = True,
+    pad_to_multiple_of: int | None = None,
+    max_length: int | None = None,
 ) -> tf.data.Dataset:
     """Batches `tokenize_examples` output: shuffled and length-grouped for training, in order
-    otherwise; padded to each batch's longest example (or `pad_to`)."""
+    otherwise; padded to each batch's longest example (or `pad_to`), rounded up to
+    `pad_to_multiple_of` but not past `max_length` (`batching.pad_batches`)."""
     if training:
         examples = examples.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
     _, label_spec = examples.element_spec
@@ -136,6 +139,8 @@ def batch_examples(
         group_by_length=training and group_by_length,
         pool_batches=pool_batches,
         seed=seed,
+        pad_to_multiple_of=pad_to_multiple_of,
+        max_length=max_length,
     )
     if not with_labels:
         dataset = dataset.map(_features_only)
@@ -159,6 +164,7 @@ def make_classification_dataset(
     group_by_length: bool = True,
     pool_batches: int = DEFAULT_POOL_BATCHES,
     pad_to_max_length: bool = False,
+    pad_to_multiple_of: int | None = None,
 ) -> tf.data.Dataset:
     """A `tf.data.Dataset` of `(features, labels)` (or `features`) batches from raw strings.
 
@@ -175,6 +181,8 @@ def make_classification_dataset(
             `bert_tf.finetuning.batching`); False keeps plain shuffled batches.
         pool_batches: length-grouping pool, in batches.
         pad_to_max_length: pad to `seq_length` (BERT's original static shapes).
+        pad_to_multiple_of: round each batch's length up to a multiple of this (at most
+            `seq_length`): few shapes for an XLA-compiled step.
 
     Returns:
         Batches of dict `input_word_ids`, `input_mask`, `input_type_ids` int32 [B, S], and
@@ -192,6 +200,8 @@ def make_classification_dataset(
         pool_batches=pool_batches,
         pad_to=preprocessor.seq_length if pad_to_max_length else None,
         with_labels=labels is not None,
+        pad_to_multiple_of=pad_to_multiple_of,
+        max_length=preprocessor.seq_length,
     )
 
 

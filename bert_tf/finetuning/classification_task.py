@@ -165,6 +165,8 @@ class ClassificationTask(FineTuningTask):
             pool_batches=cfg.pool_batches,
             pad_to=self.seq_length if cfg.pad_to_max_length else None,
             with_labels=with_labels,
+            pad_to_multiple_of=cfg.pad_to_multiple_of,
+            max_length=self.seq_length,
         )
 
     def train_dataset(self, batch_size: int, seed: int):

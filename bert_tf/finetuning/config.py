@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -71,8 +72,10 @@ class TrainingSection:
         save_best: keep the best epoch's model in `seed_<n>/best/` (by the task's main
             metric; the last epoch when `eval_each_epoch` is false).
         mixed_precision: `float32`, `mixed_bfloat16` or `mixed_float16`.
-        jit_compile: compile the training step with XLA (recompiles for every padded
-            length; only sensible with fixed-length batches).
+        jit_compile: compile the training step with XLA. It compiles once per padded
+            length, so pair it with the task's `pad_to_multiple_of` (8: a handful of
+            lengths) or `pad_to_max_length`; it pays on short inputs, where per-op overhead
+            dominates (docs/finetuning.md).
         steps_per_execution: training steps per `tf.function` call (8: fewer Python round
             trips; an execution stops where the epoch ends, so results equal 1).
         log_every: steps between TensorBoard training scalars (and log lines without a
@@ -169,12 +172,25 @@ def finetune_config_from_dict(values: dict) -> FinetuneConfig:
             "training.warmup_proportion); do not set it"
         )
     optimizer = {**FINETUNE_OPTIMIZER_DEFAULTS, **optimizer}
-    return FinetuneConfig(
+    config = FinetuneConfig(
         task=_task_section(values.get("task")),
         model=from_dict(ModelSection, values.get("model"), prefix="model"),
         optimizer=from_dict(OptimizerConfig, optimizer, prefix="optimizer"),
         training=from_dict(TrainingSection, values.get("training"), prefix="training"),
     )
+    settings = config.task.settings
+    if (
+        config.training.jit_compile
+        and not getattr(settings, "pad_to_max_length", True)
+        and getattr(settings, "pad_to_multiple_of", None) is None
+    ):
+        warnings.warn(
+            f"training.jit_compile with batches padded to their longest example compiles the "
+            f"training step once per length (up to {config.training.seq_length} times); set "
+            f"task.{config.task.type}.pad_to_multiple_of (e.g. 8) or pad_to_max_length: true",
+            stacklevel=2,
+        )
+    return config
 
 
 def load_finetune_config(

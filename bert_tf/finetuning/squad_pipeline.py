@@ -108,6 +108,7 @@ def train_dataset(
     group_by_length: bool = False,
     pool_batches: int = DEFAULT_POOL_BATCHES,
     pad_to_max_length: bool = True,
+    pad_to_multiple_of: int | None = None,
 ) -> tf.data.Dataset:
     """One epoch of `(features, labels)` batches; examples and windows shuffled by `seed`.
 
@@ -124,7 +125,8 @@ def train_dataset(
     attention mask makes the result the same), and `group_by_length` also batches windows of
     similar length together (`batching.pad_batches`, pools of `pool_batches` batches): most
     SQuAD windows are much shorter than 384 pieces, so this skips most of the padding.
-    Dynamic padding needs `num_windows`.
+    Dynamic padding needs `num_windows`; `pad_to_multiple_of` rounds its lengths up (at most
+    to the window length) so that an XLA-compiled step sees few shapes.
     """
     ds = _example_dataset(examples, with_answers=True)
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
@@ -163,6 +165,8 @@ def train_dataset(
         group_by_length=group_by_length,
         pool_batches=pool_batches,
         seed=seed + 2,
+        pad_to_multiple_of=pad_to_multiple_of,
+        max_length=windower.seq_length,
     )
     return batches.prefetch(tf.data.AUTOTUNE)
 

@@ -192,6 +192,7 @@ class SquadTask(FineTuningTask):
             group_by_length=self.config.group_by_length,
             pool_batches=self.config.pool_batches,
             pad_to_max_length=self.config.pad_to_max_length,
+            pad_to_multiple_of=self.config.pad_to_multiple_of,
         )
 
     # -- model -------------------------------------------------------------------------------

@@ -269,11 +269,14 @@ def make_tagging_dataset(
     group_by_length: bool = True,
     pool_batches: int = DEFAULT_POOL_BATCHES,
     pad_to: int | None = None,
+    pad_to_multiple_of: int | None = None,
+    max_length: int | None = None,
 ) -> tf.data.Dataset:
     """Batches of `(features, labels)` (labels int32 [B, S]) or `(features, dummy)` windows.
 
     Features: `input_word_ids`, `input_mask`, `input_type_ids` int32 [B, S], S the batch's
-    longest window (or `pad_to`). Training shuffles every epoch and groups by length;
+    longest window (or `pad_to`; rounded up to `pad_to_multiple_of`, at most `max_length`,
+    with labels padded by `IGNORE_LABEL`). Training shuffles every epoch and groups by length;
     otherwise windows stay in order (for `merge_window_predictions`).
     """
     if not len(windows):
@@ -305,5 +308,7 @@ def make_tagging_dataset(
         group_by_length=training and group_by_length,
         pool_batches=pool_batches,
         seed=seed,
+        pad_to_multiple_of=pad_to_multiple_of,
+        max_length=max_length,
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

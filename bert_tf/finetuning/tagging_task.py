@@ -144,6 +144,8 @@ class TaggingTask(FineTuningTask):
             group_by_length=cfg.group_by_length,
             pool_batches=cfg.pool_batches,
             pad_to=self.seq_length if cfg.pad_to_max_length else None,
+            pad_to_multiple_of=cfg.pad_to_multiple_of,
+            max_length=self.seq_length,
         )
 
     def train_dataset(self, batch_size: int, seed: int):

@@ -25,6 +25,9 @@ class SampledBatchedTaskConfig:
         pool_batches: length-grouping pool size, in batches.
         pad_to_max_length: pad every training batch to the sequence length (the original's
             static shapes) instead of to the batch's longest example.
+        pad_to_multiple_of: round every batch's padded length up to a multiple of this
+            (e.g. 8 with `training.jit_compile`: XLA then compiles one step per multiple, not
+            one per length); null pads to the longest example exactly.
         eval_batch_size: examples (tagging, SQuAD: windows) per prediction batch.
     """
 
@@ -34,6 +37,7 @@ class SampledBatchedTaskConfig:
     group_by_length: bool = True
     pool_batches: int = DEFAULT_POOL_BATCHES
     pad_to_max_length: bool = False
+    pad_to_multiple_of: int | None = None
     eval_batch_size: int = 64
 
     def __post_init__(self) -> None:
@@ -43,6 +47,10 @@ class SampledBatchedTaskConfig:
                 raise ConfigError(f"{name} must be positive or null, got {value}")
         if self.pool_batches < 1 or self.eval_batch_size < 1:
             raise ConfigError("pool_batches and eval_batch_size must be positive")
+        if self.pad_to_multiple_of is not None and self.pad_to_multiple_of < 1:
+            raise ConfigError(
+                f"pad_to_multiple_of must be positive or null, got {self.pad_to_multiple_of}"
+            )
 
 
 def split_file(section: ClassificationTaskConfig | TaggingTaskConfig, split: str) -> str:

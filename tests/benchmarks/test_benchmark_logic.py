@@ -279,6 +279,36 @@ def test_sst2_rounds_take_ratios_within_a_round(tmp_path):
     assert "median of 3 rounds 2.00" in finetune_sst2.table(section)
 
 
+def test_sst2_xla_variant_is_compared_to_the_peers_not_to_bert_tf(tmp_path):
+    """`--sst2-xla` adds bert_tf_xla after bert_tf; each variant gets its own ratio to the
+    fastest peer, and neither counts as the other's peer."""
+    (tmp_path / "glue/SST-2").mkdir(parents=True)
+    (tmp_path / "vocab/bert-base-uncased").mkdir(parents=True)
+    (tmp_path / finetune_sst2.TRAIN_FILE).write_text("sentence\tlabel\n")
+    (tmp_path / finetune_sst2.VOCAB_FILE).write_text("[PAD]\n")
+    opts = resolve(build_parser().parse_args([
+        "--quick", "--rounds", "2", "--frameworks", "bert_tf,hf_best", "--precisions", "fp32",
+        "--sst2-examples", "64", "--sst2-xla", "--data-dir", str(tmp_path)]))  # fmt: skip
+
+    def epoch(params, n):
+        rate = {"bert_tf": 300.0, "bert_tf_xla": 450.0, "hf": 150.0}[params["framework"]]
+        info = {"compile_warmup_s": 40.0} if params["framework"] == "bert_tf_xla" else {}
+        return {"examples_per_s": rate, "examples": 64, "info": info,
+                "epoch_time_s": {"noisy": False}}  # fmt: skip
+
+    runner, order = _drifting_runner(epoch)
+    section = finetune_sst2.run(opts, runner, {}, {})
+    assert [f for f, _ in order][:3] == ["bert_tf", "bert_tf_xla", "hf"]
+    default, xla = section["comparisons"]
+    assert (default["variant"], xla["variant"]) == ("bert_tf", "bert_tf_xla")
+    assert default["ratio_vs_best_peer_rounds"] == pytest.approx([2.0, 2.0])
+    assert xla["ratio_vs_best_peer_rounds"] == pytest.approx([3.0, 3.0])
+    assert set(xla["peers"]) == {"hf"} and xla["best_peer"] == "hf"
+    text = finetune_sst2.table(section)
+    assert "bert_tf_xla ÷ best peer (hf), median of 2 rounds 3.00" in text
+    assert "untimed compile epoch 40 s" in text
+
+
 def test_serving_rounds_compare_latencies_within_a_round(tmp_path):
     """Serving with `--rounds 2`: each round times bert_tf (both precisions) and HF; the p50
     ratio is HF's latency ÷ bert_tf's in the same round."""

@@ -164,3 +164,31 @@ def test_steps_per_execution_that_does_not_divide_the_epoch(
     # TensorBoard x axis = updates; a point (and a log line) whenever a multiple of 2 is passed.
     assert steps[1] == ([2, 4, 6, 8, 10], [2, 4, 6, 8, 10])
     assert steps[3] == ([3, 5, 8, 10], [3, 5, 8, 10])
+
+
+def test_xla_step_on_rounded_lengths_matches_the_default_step(
+    shared_data, tiny_real_vocab_checkpoint, tmp_path
+):
+    # `jit_compile` + `pad_to_multiple_of` (the fast path for short sentences) trains the same
+    # model as the default graph step on exactly padded batches: without dropout, padding
+    # only adds masked positions, so the predictions agree to float32 rounding.
+    task = {"source": "glue", "glue_task": "sst2", "data_dir": str(shared_data / "glue"),
+            "train_subset": 40, "eval_subset": 16}  # fmt: skip
+    probabilities = {}
+    for name, extra_task, training in (
+        ("default", {}, {}),
+        ("xla", {"pad_to_multiple_of": 8}, {"jit_compile": True}),
+    ):
+        cfg = finetune_config_from_dict({
+            "task": {"type": "classification", "classification": {**task, **extra_task}},
+            "model": {"init_checkpoint": str(tiny_real_vocab_checkpoint), "dropout": 0.0},
+            "optimizer": {"learning_rate": 1e-3},
+            "training": {"epochs": 2, "batch_size": 8, "seq_length": 64,
+                         "run_dir": str(tmp_path / name), "progress_bar": False,
+                         "save_best": False, "eval_each_epoch": False, **training},
+        })  # fmt: skip
+        run_finetuning(cfg)
+        _, rows = read_predictions(tmp_path / name / "seed_1" / "final" / "predictions_dev.tsv")
+        probabilities[name] = np.array([[float(r[3]), float(r[4])] for r in rows])
+    assert np.abs(probabilities["default"] - 0.5).max() > 0.01  # it trained
+    np.testing.assert_allclose(probabilities["xla"], probabilities["default"], atol=2e-5)

@@ -1,6 +1,7 @@
 """Fine-tuning configs: the shipped YAML files, strict keys, computed schedule, round trip, --help."""
 
 import pathlib
+import warnings
 
 import pytest
 
@@ -50,10 +51,24 @@ def test_schedule_is_computed_from_the_data():
     ("task.classification.metrics=[auc]", "unknown metric 'auc'"),
     ("optimizer.name=sgd", "must be one of"),
     ("extra=1", r"unknown top-level key"),
+    ("task.classification.pad_to_multiple_of=0", "pad_to_multiple_of must be positive"),
 ])  # fmt: skip
 def test_bad_keys_and_values_are_errors(override, message):
     with pytest.raises(ConfigError, match=message):
         load_finetune_config([CONFIG_DIR / "sst2.yaml"], [override])
+
+
+def test_jit_compile_without_few_lengths_warns():
+    """XLA compiles once per batch length: dynamic padding without rounding is flagged."""
+    with pytest.warns(UserWarning, match=r"task.classification.pad_to_multiple_of"):
+        load_finetune_config([CONFIG_DIR / "sst2.yaml"], ["training.jit_compile=true"])
+    for fix in ("task.classification.pad_to_multiple_of=8",
+                "task.classification.pad_to_max_length=true"):  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            config = load_finetune_config([CONFIG_DIR / "sst2.yaml"],
+                                          ["training.jit_compile=true", fix])  # fmt: skip
+        assert config.training.jit_compile
 
 
 def test_task_type_is_required_and_sources_need_their_keys():

@@ -129,3 +129,43 @@ def test_training_batches_run_without_the_autotune_model(preprocessor):
                                        batch_size=4, training=True, seed=1)  # fmt: skip
     assert data.options().autotune.enabled is False
     assert sum(1 for _ in data) == 4
+
+
+def test_pad_to_multiple_of_rounds_lengths_up_to_the_cap():
+    """Batches of 3, 9 and 15 pieces become 8, 16 and 16 (capped at max_length 16, never
+    shorter than the batch); the padding is `[PAD]`/0 for features and the given label
+    padding for [B, S] labels, and the real positions are unchanged."""
+    ids = tf.ragged.constant([[2] + [7] * 2, [2] + [7] * 8, [2] + [7] * 14])
+    features = {"input_word_ids": ids, "input_mask": tf.ones_like(ids),
+                "input_type_ids": tf.zeros_like(ids)}  # fmt: skip
+    ds = tf.data.Dataset.from_tensor_slices((features, ids * 0 + 5))
+    padding = ({"input_word_ids": 0, "input_mask": 0, "input_type_ids": 0}, -100)
+    batches = list(pad_batches(ds, 1, 3, padding_values=padding, pad_to_multiple_of=8,
+                               max_length=16))  # fmt: skip
+    assert [f["input_word_ids"].shape[1] for f, _ in batches] == [8, 16, 16]
+    for (f, labels), n in zip(batches, (3, 9, 15), strict=True):
+        np.testing.assert_array_equal(f["input_mask"][0], [1] * n + [0] * (f["input_mask"].shape[1] - n))
+        np.testing.assert_array_equal(labels[0], [5] * n + [-100] * (labels.shape[1] - n))
+        assert f["input_word_ids"][0, 0] == 2 and not f["input_word_ids"][0, n:].numpy().any()
+    unrounded = list(pad_batches(ds, 1, 3, padding_values=padding, max_length=16))
+    assert [f["input_word_ids"].shape[1] for f, _ in unrounded] == [3, 9, 15]
+    with pytest.raises(ValueError, match="pad_to_multiple_of must be positive"):
+        pad_batches(ds, 1, 3, padding_values=padding, pad_to_multiple_of=0)
+
+
+def test_rounded_training_batches_keep_every_example(preprocessor):
+    """`pad_to_multiple_of` through `make_classification_dataset`: lengths are multiples of
+    4 (or the sequence length 16), and every example's ids and label survive."""
+    n = 50
+    texts = sentences(n, seed=5)
+    ds = make_classification_dataset(preprocessor, texts, np.arange(n), batch_size=8,
+                                     training=True, seed=3, pad_to_multiple_of=4)  # fmt: skip
+    full = preprocessor(tf.constant(texts))["input_word_ids"].numpy()
+    seen = []
+    for features, labels in ds:
+        width = features["input_word_ids"].shape[1]
+        assert width % 4 == 0 or width == 16
+        for row, label in zip(features["input_word_ids"].numpy(), labels.numpy(), strict=True):
+            np.testing.assert_array_equal(row, full[label, :width])
+            seen.append(int(label))
+    assert sorted(seen) == list(range(n))
