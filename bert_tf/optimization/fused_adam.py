@@ -85,16 +85,19 @@ def adam_update_group(
     beta_2: float,
     epsilon: float,
 ) -> None:
-    """`adam_update` for many variables of one dtype, in as few compiled calls as pays.
-
-    Tensors of `OWN_CALL_MIN_SIZE` entries or more get a call each; all others share one.
-    The arithmetic is `adam_update`'s for every variable.
+    """Updates variables of one dtype and their Adam slots in place, each in one pass (the
+    module docstring's arithmetic), in as few compiled calls as pays: tensors of
+    `OWN_CALL_MIN_SIZE` entries or more get a call each, all others share one.
 
     Args:
-        variables, ms, vs: resource handles of the parameters and their Adam moments.
+        variables, ms, vs: resource handles (`resource_handle(...)`) of the parameters and
+            their first and second moments.
         gradients: dense gradients, each of its variable's shape; all of one float dtype.
-        decayed: per variable, whether it gets the weight decay `decay` (η·λ).
-        factor, decay, alpha, beta_1, beta_2, epsilon: as `adam_update`, shared by all.
+        decayed: per variable, whether it gets the weight decay `decay`.
+        factor: the gradients' scale (global-norm clipping, accumulation mean); None for 1.
+        decay: η·λ, the decoupled weight decay of this step.
+        alpha: the Adam step size (η, or η·√(1 − β2^t)/(1 − β1^t) with bias correction).
+        beta_1, beta_2, epsilon: Adam constants.
     """
     if not (len(variables) == len(ms) == len(vs) == len(gradients) == len(decayed)):
         raise ValueError("adam_update_group: variables, ms, vs, gradients and decayed differ "
@@ -121,33 +124,3 @@ def adam_update_group(
             tuple(bool(decayed[i]) for i in indices), *scalars,
         )  # fmt: skip
 
-
-def adam_update(
-    variable: tf.Tensor,
-    m: tf.Tensor,
-    v: tf.Tensor,
-    gradient: tf.Tensor,
-    *,
-    factor: tf.Tensor | float | None,
-    decay: tf.Tensor | float,
-    alpha: tf.Tensor | float,
-    beta_1: float,
-    beta_2: float,
-    epsilon: float,
-) -> None:
-    """Updates one variable and its Adam slots in place, in one compiled pass.
-
-    Args:
-        variable, m, v: resource handles (`resource_handle(...)`) of the parameter and its
-            first and second moments; all of the gradient's shape and float dtype.
-        gradient: dense gradient, same shape and dtype.
-        factor: the gradient's scale (global-norm clipping, accumulation mean); None for 1.
-        decay: η·λ, the decoupled weight decay of this step (0 for excluded variables).
-        alpha: the Adam step size (η, or η·√(1 − β2^t)/(1 − β1^t) with bias correction).
-        beta_1, beta_2, epsilon: Adam constants.
-    """
-    # Decayed by `decay` (p − p·0 is p exactly when it is 0).
-    adam_update_group(
-        [variable], [m], [v], [gradient], [True], factor=factor, decay=decay, alpha=alpha,
-        beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-    )  # fmt: skip

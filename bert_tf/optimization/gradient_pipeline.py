@@ -51,7 +51,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from bert_tf.optimization.fused_adam import adam_update, adam_update_group, resource_handle
+from bert_tf.optimization.fused_adam import adam_update_group, resource_handle
 
 # google-research `create_optimizer`'s exclusions. Searched in variable paths, where every
 # LayerNorm of bert_tf contains `layer_norm` and every bias ends in `bias`.
@@ -279,8 +279,9 @@ class GlobalGradientMixin:
 
     @tf.autograph.experimental.do_not_convert
     def _update_group(self, grads, factor, variables, learning_rate):
-        """`_update_one` for all `variables` at once: one `adam_update_group` per dtype and
-        device, so small tensors share a compiled call (`fused_adam`)."""
+        """The Adam step of every variable in `variables` (gradients `grads`, scaled by
+        `factor`): one `adam_update_group` per dtype and device, so small tensors share a
+        compiled call (`fused_adam`)."""
         groups: dict[tuple[Any, str], list[int]] = {}
         for index, variable in enumerate(variables):
             groups.setdefault((variable.dtype, variable.device), []).append(index)
@@ -300,14 +301,8 @@ class GlobalGradientMixin:
 
     @tf.autograph.experimental.do_not_convert
     def _update_one(self, variable, gradient, factor, learning_rate):
-        slots = self._adam_slots(variable) if self.xla_update else None
-        if slots is not None:
-            m, v = slots
-            alpha = self._adam_step_size(variable.dtype, learning_rate)
-            decay = self._decay_amount(variable, learning_rate)
-            adam_update(resource_handle(variable), m, v, tf.cast(gradient, variable.dtype),
-                        factor=factor, decay=0.0 if decay is None else decay, alpha=alpha,
-                        beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)  # fmt: skip
+        if self.xla_update and self._adam_slots(variable) is not None:
+            self._update_group([gradient], factor, [variable], learning_rate)
             return
         if factor is not None:
             gradient = gradient * tf.cast(factor, gradient.dtype)

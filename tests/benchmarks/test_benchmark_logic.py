@@ -253,13 +253,18 @@ def _drifting_runner(result_of, log_dir=None):
     return runner, order
 
 
+def _fake_sst2_files(data_dir):
+    """The two files the SST-2 benchmark checks for (the stand-in runner never reads them)."""
+    for path, text in ((finetune_sst2.TRAIN_FILE, "sentence\tlabel\n"),
+                       (finetune_sst2.VOCAB_FILE, "[PAD]\n")):  # fmt: skip
+        (data_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        (data_dir / path).write_text(text)
+
+
 def test_sst2_rounds_take_ratios_within_a_round(tmp_path):
     """SST-2 with `--rounds 3`: frameworks interleave and bert_tf's ratio to the fastest peer
     (here exactly 2.0) survives a machine that runs each round at a different speed."""
-    (tmp_path / "glue/SST-2").mkdir(parents=True)
-    (tmp_path / "vocab/bert-base-uncased").mkdir(parents=True)
-    (tmp_path / finetune_sst2.TRAIN_FILE).write_text("sentence\tlabel\n")
-    (tmp_path / finetune_sst2.VOCAB_FILE).write_text("[PAD]\n")
+    _fake_sst2_files(tmp_path)
     opts = resolve(build_parser().parse_args([
         "--quick", "--rounds", "3", "--frameworks", "bert_tf,hf_best", "--precisions", "fp32",
         "--sst2-examples", "64", "--data-dir", str(tmp_path)]))  # fmt: skip
@@ -282,10 +287,7 @@ def test_sst2_rounds_take_ratios_within_a_round(tmp_path):
 def test_sst2_xla_variant_is_compared_to_the_peers_not_to_bert_tf(tmp_path):
     """`--sst2-xla` adds bert_tf_xla after bert_tf; each variant gets its own ratio to the
     fastest peer, and neither counts as the other's peer."""
-    (tmp_path / "glue/SST-2").mkdir(parents=True)
-    (tmp_path / "vocab/bert-base-uncased").mkdir(parents=True)
-    (tmp_path / finetune_sst2.TRAIN_FILE).write_text("sentence\tlabel\n")
-    (tmp_path / finetune_sst2.VOCAB_FILE).write_text("[PAD]\n")
+    _fake_sst2_files(tmp_path)
     opts = resolve(build_parser().parse_args([
         "--quick", "--rounds", "2", "--frameworks", "bert_tf,hf_best", "--precisions", "fp32",
         "--sst2-examples", "64", "--sst2-xla", "--data-dir", str(tmp_path)]))  # fmt: skip
