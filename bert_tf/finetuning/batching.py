@@ -124,7 +124,7 @@ def pad_batches(
     dataset = dataset.padded_batch(
         batch_size, padded_shapes=padded_shapes, padding_values=padding_values
     )
-    if pad_to_multiple_of and pad_to_multiple_of > 1 and pad_to is None:
+    if (pad_to_multiple_of or 1) > 1 and pad_to is None:
         dataset = dataset.map(
             _round_up_length(pad_to_multiple_of, max_length, padding_values),
             num_parallel_calls=tf.data.AUTOTUNE,
