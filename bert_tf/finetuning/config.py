@@ -71,7 +71,8 @@ class TrainingSection:
             every epoch (TensorBoard, best checkpoint).
         save_best: keep the best epoch's model in `seed_<n>/best/` (by the task's main
             metric; the last epoch when `eval_each_epoch` is false).
-        mixed_precision: `float32`, `mixed_bfloat16` or `mixed_float16`.
+        mixed_precision: `float32`, `mixed_bfloat16`, `mixed_float16`, or `auto` (the
+            fastest the hardware runs natively, `bert_tf.precision`).
         jit_compile: compile the training step with XLA. It compiles once per padded
             length, so pair it with the task's `pad_to_multiple_of` (8: a handful of
             lengths) or `pad_to_max_length`; it pays on short inputs, where per-op overhead
@@ -92,7 +93,7 @@ class TrainingSection:
     seeds: list[int] = dataclasses.field(default_factory=lambda: [1])
     eval_each_epoch: bool = True
     save_best: bool = True
-    mixed_precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
+    mixed_precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "float32"
     jit_compile: bool = False
     steps_per_execution: int = 8
     log_every: int = 50

@@ -17,6 +17,7 @@ Run directory:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -39,6 +40,7 @@ from bert_tf.finetuning.config import FinetuneConfig, write_finetune_config
 from bert_tf.finetuning.seed_summary import format_summary, summarize_seeds
 from bert_tf.finetuning.task import FineTuningTask
 from bert_tf.optimization import OptimizerConfig, build_optimizer
+from bert_tf.precision import resolve_mixed_precision
 from bert_tf.text import Vocabulary, load_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -212,6 +214,11 @@ def run_finetuning(config: FinetuneConfig, task: FineTuningTask | None = None) -
         The summary also written to `summary.json`: `final` and `best` (split → metric →
         mean/std/values), `runs` (per-seed results), `run_dir`, `lines` (a readable digest).
     """
+    # `auto` becomes the policy this machine runs natively; the written config records it.
+    precision = resolve_mixed_precision(config.training.mixed_precision)
+    if precision != config.training.mixed_precision:
+        config = dataclasses.replace(
+            config, training=dataclasses.replace(config.training, mixed_precision=precision))
     training = config.training
     previous_policy = keras.config.dtype_policy()
     if training.deterministic:

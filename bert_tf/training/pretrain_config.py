@@ -130,7 +130,9 @@ class RuntimeSection:
         tpu: TPU name or address for `strategy: tpu`.
         cpu_devices: split the CPU into this many logical devices (lets `mirrored` run
             data-parallel on a CPU-only machine, e.g. to check a multi-device setup).
-        mixed_precision: `float32`, `mixed_bfloat16` or `mixed_float16`.
+        mixed_precision: `float32`, `mixed_bfloat16`, `mixed_float16`, or `auto`: bfloat16
+            on TPUs, Ampere-or-newer GPUs and CPUs with AVX512_BF16/AMX, float16 on older
+            tensor-core GPUs, float32 elsewhere (`bert_tf.precision`).
         jit_compile: compile the training step with XLA.
         steps_per_loop: optimizer updates per `tf.function` call (less Python overhead).
         log_every: updates between TensorBoard/terminal logs.
@@ -146,7 +148,7 @@ class RuntimeSection:
     strategy: Literal["one_device", "mirrored", "multi_worker", "tpu", "auto"] = "one_device"
     tpu: str | None = None
     cpu_devices: int = 1
-    mixed_precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
+    mixed_precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "float32"
     jit_compile: bool = False
     steps_per_loop: int = 1
     log_every: int = 10

@@ -24,6 +24,7 @@ from bert_tf.config.schema import write_yaml
 from bert_tf.distribute import create_strategy, describe_strategy, is_chief, worker_write_directory
 from bert_tf.encoder import BertEncoder
 from bert_tf.optimization import build_learning_rate_schedule, build_optimizer, describe_optimizer
+from bert_tf.precision import resolve_mixed_precision
 from bert_tf.pretrainer import BertPretrainer
 from bert_tf.training.pretrain_config import PhaseSection, PretrainConfig
 from bert_tf.training.pretrain_data import PretrainingInputs, build_inputs
@@ -118,6 +119,12 @@ class PretrainingRun:
         keras.utils.set_random_seed(runtime.seed)
         if runtime.deterministic:
             tf.config.experimental.enable_op_determinism()
+        # `auto` becomes the policy the devices run natively; the written config records it.
+        self.requested_precision = runtime.mixed_precision
+        precision = resolve_mixed_precision(runtime.mixed_precision, self.strategy)
+        if precision != runtime.mixed_precision:
+            runtime = dataclasses.replace(runtime, mixed_precision=precision)
+            config = self.config = dataclasses.replace(config, runtime=runtime)
         keras.mixed_precision.set_dtype_policy(runtime.mixed_precision)
         self.chief = is_chief(self.strategy)
         os.makedirs(self.run_dir, exist_ok=True)
@@ -208,7 +215,8 @@ class PretrainingRun:
         log = RunLogger(self.run_dir, total, self.step, enabled=self.chief,
                         progress_bar=runtime.progress_bar)
         log.message(f"strategy: {describe_strategy(self.strategy)}; optimizer: "
-                    f"{describe_optimizer(self.optimizer)}; precision: {runtime.mixed_precision}")
+                    f"{describe_optimizer(self.optimizer)}; precision: {runtime.mixed_precision}"
+                    + (" (auto)" if self.requested_precision == "auto" else ""))
         train = make_train_function(self.model, self.optimizer, self.strategy,
                                     jit_compile=runtime.jit_compile)
         evaluate = make_eval_function(self.model, self.strategy)

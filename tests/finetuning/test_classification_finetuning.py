@@ -58,6 +58,20 @@ def test_mrpc_pairs_end_to_end(shared_data, tiny_real_vocab_checkpoint, tmp_path
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "summary.json").is_file()
 
 
+def test_auto_precision_is_resolved_and_recorded(shared_data, tiny_real_vocab_checkpoint,
+                                                 tmp_path, monkeypatch):
+    from bert_tf import precision
+    from bert_tf.finetuning.config import load_finetune_config
+
+    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: False)
+    cfg = config({"source": "glue", "glue_task": "sst2", "data_dir": str(shared_data / "glue"),
+                  "train_subset": 16, "eval_subset": 16}, tiny_real_vocab_checkpoint, tmp_path,
+                 epochs=1, mixed_precision="auto", save_best=False)  # fmt: skip
+    run_finetuning(cfg)
+    written = load_finetune_config([tmp_path / "config.yaml"])
+    assert written.training.mixed_precision == "float32"  # auto on a CPU without bfloat16
+
+
 # ~25 s (loads MiniLM, writes a 90 MB model.keras); the tiny-encoder tests cover the same path.
 @pytest.mark.slow
 def test_sst2_with_the_real_checkpoint_and_best_model_export(shared_data, minilm_dir, tmp_path):
