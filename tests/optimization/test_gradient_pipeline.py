@@ -59,9 +59,10 @@ def test_accumulation_equals_one_large_batch():
             _, grads = gradients(acc_model, part, labels[half])
             acc_opt.apply_gradients(zip(grads, acc_model.trainable_variables, strict=False))
         # Equal up to float32 summation order, which the 1/ε of coordinates with ~zero
-        # gradient amplifies to a few 1e-7.
+        # gradient amplifies: a few 1e-7 with AVX-512 matmul kernels, 1.3e-6 with AVX2 ones
+        # (AMD Zen 3). One micro-batch weighted 10 % off moves the weights by ~2e-2.
         for a, b in zip(_weights(big_model), _weights(acc_model), strict=True):
-            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+            np.testing.assert_allclose(a, b, rtol=0, atol=5e-6)
     assert int(acc_opt.iterations) == int(big_opt.iterations) == 3
     assert all(np.all(a.numpy() == 0) for a in acc_opt._accumulated_gradients)
 
