@@ -32,7 +32,13 @@ from benchmarks import (  # noqa: E402
     serving,
 )
 from benchmarks.common import REPO_ROOT, SIZES  # noqa: E402
-from benchmarks.machine import describe_machine, load_average, one_line, peak_table  # noqa: E402
+from benchmarks.machine import (  # noqa: E402
+    best_peaks,
+    describe_machine,
+    load_average,
+    one_line,
+    peak_table,
+)
 from benchmarks.models_tf import OPTIMIZERS  # noqa: E402
 from benchmarks.runner import Runner  # noqa: E402
 
@@ -46,6 +52,7 @@ BENCHMARKS = {
 }
 SCHEMA_VERSION = 1
 PEAK_TASK = "benchmarks.machine:matmul_peak_worker"
+TORCH_PEAK_TASK = "benchmarks.machine:torch_matmul_peak_worker"
 
 
 def _csv(choices):
@@ -227,11 +234,17 @@ def missing_frameworks() -> dict[str, str]:
     return out
 
 
-def measure_peaks(opts, runner: Runner) -> tuple[dict, dict[str, float | None]]:
+def measure_peaks(opts, runner: Runner, missing: dict[str, str] | None = None
+                  ) -> tuple[dict, dict[str, float | None]]:
     """Matmul peaks (fp32 always: the utilisation targets are against it; bf16 when benchmarked),
-    measured with the benchmarks' thread settings."""
-    jobs, peaks = {}, {}
+    measured with the benchmarks' thread settings, in TensorFlow and (when installed) torch.
+
+    Returns the jobs (keys `fp32`, `fp32/torch`, ...) and, per precision, the faster
+    library's peak: the hardware reaches at least that.
+    """
+    jobs = {}
     n = 1024 if opts.quick else 4096
+    with_torch = "hf_best" not in (missing or {})
     for precision in ["fp32"] + (["bf16"] if "bf16" in opts.precisions else []):
         params = {
             "precision": precision,
@@ -240,10 +253,11 @@ def measure_peaks(opts, runner: Runner) -> tuple[dict, dict[str, float | None]]:
             "repeats": 3 if opts.quick else 7,
             "matmuls_per_repeat": 2,
         }
-        job = runner.run(PEAK_TASK, params, label=f"matmul peak {precision} n={n}")
-        jobs[precision] = job
-        peaks[precision] = job["result"]["gflops_peak"] if job["status"] == "ok" else None
-    return jobs, peaks
+        jobs[precision] = runner.run(PEAK_TASK, params, label=f"matmul peak {precision} n={n}")
+        if with_torch:
+            jobs[f"{precision}/torch"] = runner.run(
+                TORCH_PEAK_TASK, params, label=f"matmul peak {precision} n={n} (torch)")
+    return jobs, best_peaks(jobs)
 
 
 def render_markdown(report: dict) -> str:
@@ -319,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks": results,
     }
     if {"pretrain_step", "cost_growth"} & set(opts.only):  # the utilisation columns need them
-        peak_jobs, peaks = measure_peaks(opts, runner)
+        peak_jobs, peaks = measure_peaks(opts, runner, missing)
         print(peak_table(peak_jobs), flush=True)
     else:
         peak_jobs, peaks = {}, {}

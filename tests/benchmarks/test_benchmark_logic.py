@@ -337,3 +337,24 @@ def test_serving_rounds_compare_latencies_within_a_round(tmp_path):
     assert by_key[(1, "bfloat16")]["meets_target"] and not by_key[(1, "float32")]["meets_target"]
     assert "batch 1 bert_tf bfloat16: best peer's p50 ÷ bert_tf's, median of 2 rounds 2.40" in (
         serving.table(section))
+
+
+def _peak_job(gflops: float | None) -> dict:
+    if gflops is None:
+        return {"status": "error", "error": "ModuleNotFoundError: torch"}
+    return {"status": "ok", "result": {"n": 4096, "gflops_peak": gflops, "gflops_median": gflops,
+                                       "time_s": {"noisy": False}}}  # fmt: skip
+
+
+def test_peak_is_the_faster_librarys_and_failures_do_not_count():
+    from benchmarks.machine import best_peaks, peak_table
+
+    jobs = {"fp32": _peak_job(80.0), "fp32/torch": _peak_job(143.0),
+            "bf16": _peak_job(76.0), "bf16/torch": _peak_job(None)}  # fmt: skip
+    assert best_peaks(jobs) == {"fp32": 143.0, "bf16": 76.0}
+    assert best_peaks({"fp32": _peak_job(None)}) == {"fp32": None}
+    assert best_peaks({"fp32/torch": _peak_job(None), "fp32": _peak_job(300.0)}) == {"fp32": 300.0}
+    table = peak_table(jobs)
+    assert "matmul peak fp32 (tensorflow): 80 GFLOP/s" in table
+    assert "matmul peak fp32/torch: 143 GFLOP/s" in table
+    assert "peak used for utilisation (the faster library): fp32 143 GFLOP/s, bf16 76" in table
