@@ -141,6 +141,9 @@ def matmul_peak_worker(params: dict[str, Any]) -> dict[str, Any]:
     The peak is the best repetition (the closest to what the hardware can do); the median is
     recorded beside it.
     """
+    # TensorFlow's fastest kernels: on CPUs without AVX-512 extensions its default (Eigen)
+    # reaches about half of oneDNN's rate on large matmuls (bert_tf/__init__.py).
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     import tensorflow as tf
 
     from benchmarks.common import time_steps

@@ -49,6 +49,11 @@ def setup_torch(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run(task: str, params: dict[str, Any]) -> dict[str, Any]:
+    if str(params.get("framework", "")).startswith("bert_tf"):
+        # bert_tf's side runs as a user's program that imports bert_tf before TensorFlow:
+        # with the defaults bert_tf sets at import (TF_ENABLE_ONEDNN_OPTS, bert_tf/__init__.py).
+        # The peers' processes keep TensorFlow's and torch's own defaults.
+        import bert_tf  # noqa: F401
     module_name, _, function_name = task.partition(":")
     function = getattr(importlib.import_module(module_name), function_name)
     try:
