@@ -146,7 +146,6 @@ def matmul_peak_worker(params: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     import tensorflow as tf
 
-    from benchmarks.common import time_steps
     from benchmarks.worker import setup_tensorflow
 
     setup_tensorflow(params)
@@ -161,46 +160,38 @@ def matmul_peak_worker(params: dict[str, Any]) -> dict[str, Any]:
         # Return one element: the whole product is computed, only a scalar is copied out.
         return tf.linalg.matmul(a, b)[0, 0]
 
-    stats = time_steps(
-        matmul,
-        lambda out: out.numpy(),
-        warmup=int(params["warmup"]),
-        repeats=int(params["repeats"]),
-        steps_per_repeat=int(params["matmuls_per_repeat"]),
-    )
-    flops = 2.0 * n**3
-    return {
-        "n": n,
-        "precision": params["precision"],
-        "time_s": stats,
-        "gflops_peak": flops / stats["min"] / 1e9,
-        "gflops_median": flops / stats["median"] / 1e9,
-    }
+    return _matmul_rates(params, matmul, lambda out: out.numpy())
 
 
 def torch_matmul_peak_worker(params: dict[str, Any]) -> dict[str, Any]:
     """GFLOP/s of `torch.matmul` on [n, n] x [n, n]; the params and result of
     `matmul_peak_worker`.
 
-    The hardware's peak is what the faster library reaches: on some CPUs TensorFlow's
-    large-matrix kernels reach only part of it (AMD Zen 3, 2 threads: ~80 against torch's
-    ~140 GFLOP/s fp32), and utilisation against that would flatter every model.
+    The hardware's peak is what the faster library reaches: on some CPUs TensorFlow's default
+    large-matrix kernels reach only part of it (AMD Zen 3, 2 threads, Eigen: ~80 against
+    torch's ~140 GFLOP/s fp32), and utilisation against that would flatter every model.
     """
     from benchmarks.worker import setup_torch
 
     setup_torch(params)
     import torch
 
-    from benchmarks.common import time_steps
-
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[params["precision"]]
     n = int(params["n"])
     generator = torch.Generator().manual_seed(1)
     a = torch.randn(n, n, generator=generator).to(dtype)
     b = torch.randn(n, n, generator=generator).to(dtype)
+    return _matmul_rates(params, lambda: torch.matmul(a, b), lambda out: out[0, 0].item())
+
+
+def _matmul_rates(params: dict[str, Any], step, sync) -> dict[str, Any]:
+    """Times `step` (one [n, n] x [n, n] matmul) as the params ask; its GFLOP/s, best and median."""
+    from benchmarks.common import time_steps
+
+    n = int(params["n"])
     stats = time_steps(
-        lambda: torch.matmul(a, b),
-        lambda out: out[0, 0].item(),
+        step,
+        sync,
         warmup=int(params["warmup"]),
         repeats=int(params["repeats"]),
         steps_per_repeat=int(params["matmuls_per_repeat"]),

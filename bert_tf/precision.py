@@ -11,11 +11,9 @@ the established recipe), and an explicit policy the hardware cannot run fast ear
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import tensorflow as tf
 
-MixedPrecision = Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
 MIXED_PRECISION_CHOICES: tuple[str, ...] = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 # /proc/cpuinfo flags of the x86 instructions that multiply bfloat16 (Cooper Lake, Sapphire
