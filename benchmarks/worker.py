@@ -29,7 +29,8 @@ def setup_tensorflow(params: dict[str, Any]) -> dict[str, Any]:
     return {
         "tf_intra_op_threads": intra,
         "tf_inter_op_threads": inter,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86)"),
+        "onednn": os.environ.get(
+            "TF_ENABLE_ONEDNN_OPTS", "unset: TensorFlow decides (on with AVX-512 DL extensions)"),
     }
 
 
