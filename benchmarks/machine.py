@@ -212,13 +212,12 @@ def best_peaks(jobs: dict[str, Any]) -> dict[str, float | None]:
     `jobs` maps `<precision>` (TensorFlow) and `<precision>/<library>` (e.g. `fp32/torch`)
     to worker outcomes; a precision none of whose jobs succeeded maps to None.
     """
-    best: dict[str, float | None] = {}
+    rates: dict[str, list[float]] = {}
     for key, job in jobs.items():
-        precision = key.split("/")[0]
-        value = job["result"]["gflops_peak"] if job.get("status") == "ok" else None
-        current = best.get(precision)
-        best[precision] = value if current is None else max(current, value or current)
-    return best
+        ok = rates.setdefault(key.split("/")[0], [])
+        if job.get("status") == "ok":
+            ok.append(job["result"]["gflops_peak"])
+    return {precision: max(values, default=None) for precision, values in rates.items()}
 
 
 def peak_table(peaks: dict[str, Any]) -> str:

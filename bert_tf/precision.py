@@ -10,11 +10,14 @@ the established recipe), and an explicit policy the hardware cannot run fast ear
 
 from __future__ import annotations
 
+import typing
 import warnings
 
 import tensorflow as tf
 
-MIXED_PRECISION_CHOICES: tuple[str, ...] = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# The config field type (`runtime.mixed_precision`, `training.mixed_precision`) and its values.
+MixedPrecision = typing.Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
+MIXED_PRECISION_CHOICES: tuple[str, ...] = typing.get_args(MixedPrecision)
 
 # /proc/cpuinfo flags of the x86 instructions that multiply bfloat16 (Cooper Lake, Sapphire
 # Rapids and later Xeons; AMD Zen 4 and later) and float16 (Sapphire Rapids and later).

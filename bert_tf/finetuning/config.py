@@ -20,7 +20,7 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
@@ -28,6 +28,7 @@ from bert_tf.config import ConfigError
 from bert_tf.config.schema import deep_merge, from_dict, parse_override, read_yaml, to_dict
 from bert_tf.finetuning import registry
 from bert_tf.optimization import OptimizerConfig
+from bert_tf.precision import MixedPrecision
 
 # Fine-tuning defaults of Devlin et al. (2018) / google-research run_classifier.py.
 FINETUNE_OPTIMIZER_DEFAULTS = {"name": "adamw_bert", "learning_rate": 2e-5}
@@ -93,7 +94,7 @@ class TrainingSection:
     seeds: list[int] = dataclasses.field(default_factory=lambda: [1])
     eval_each_epoch: bool = True
     save_best: bool = True
-    mixed_precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "float32"
+    mixed_precision: MixedPrecision = "float32"
     jit_compile: bool = False
     steps_per_execution: int = 8
     log_every: int = 50

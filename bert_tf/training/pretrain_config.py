@@ -11,6 +11,7 @@ from typing import Literal
 
 from bert_tf.config import ConfigError
 from bert_tf.optimization import OptimizerConfig
+from bert_tf.precision import MixedPrecision
 
 SourceType = Literal["python_docs", "wikiextractor", "sentence_per_line", "raw_text", "tfds", "tfrecords"]
 
@@ -148,7 +149,7 @@ class RuntimeSection:
     strategy: Literal["one_device", "mirrored", "multi_worker", "tpu", "auto"] = "one_device"
     tpu: str | None = None
     cpu_devices: int = 1
-    mixed_precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "float32"
+    mixed_precision: MixedPrecision = "float32"
     jit_compile: bool = False
     steps_per_loop: int = 1
     log_every: int = 10
