@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     run_dir = os.path.abspath(config.runtime.run_dir)
-    print(json.dumps({"train": summary["train"], "eval": summary["eval"]}, indent=2))
+    print(json.dumps({"step": summary["step"], "train": summary["train"], "eval": summary["eval"],
+                      "jit_compile": summary["jit_compile"]}, indent=2))
     print(f"\nwrote to {run_dir}:")
     print(f"  checkpoints:      {run_dir}/checkpoints (resume: run the same command again)")
     print(f"  TensorBoard logs: {summary['tensorboard']}  (tensorboard --logdir {summary['tensorboard']})")

@@ -134,7 +134,9 @@ class RuntimeSection:
         mixed_precision: `float32`, `mixed_bfloat16`, `mixed_float16`, or `auto`: bfloat16
             on TPUs, Ampere-or-newer GPUs and CPUs with AVX512_BF16/AMX, float16 on older
             tensor-core GPUs, float32 elsewhere (`bert_tf.precision`).
-        jit_compile: compile the training step with XLA.
+        jit_compile: compile the training step with XLA (`true`), not (`false`), or `auto`:
+            at the start of every phase time both on real updates and keep the faster
+            (`bert_tf.training.step_choice`; one process only, `false` when deterministic).
         steps_per_loop: optimizer updates per `tf.function` call (less Python overhead).
         log_every: updates between TensorBoard/terminal logs.
         checkpoint_every: updates between checkpoints.
@@ -150,7 +152,7 @@ class RuntimeSection:
     tpu: str | None = None
     cpu_devices: int = 1
     mixed_precision: MixedPrecision = "float32"
-    jit_compile: bool = False
+    jit_compile: bool | Literal["auto"] = False
     steps_per_loop: int = 1
     log_every: int = 10
     checkpoint_every: int = 100

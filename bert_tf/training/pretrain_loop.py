@@ -30,6 +30,7 @@ from bert_tf.training.pretrain_config import PhaseSection, PretrainConfig
 from bert_tf.training.pretrain_data import PretrainingInputs, build_inputs
 from bert_tf.training.pretrain_step import make_eval_function, make_train_function, summarize
 from bert_tf.training.run_logging import RunLogger
+from bert_tf.training.step_choice import StepChooser, resolve_jit_compile
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +218,7 @@ class PretrainingRun:
         log.message(f"strategy: {describe_strategy(self.strategy)}; optimizer: "
                     f"{describe_optimizer(self.optimizer)}; precision: {runtime.mixed_precision}"
                     + (" (auto)" if self.requested_precision == "auto" else ""))
-        train = make_train_function(self.model, self.optimizer, self.strategy,
-                                    jit_compile=runtime.jit_compile)
+        train = self._train_function(log)
         evaluate = make_eval_function(self.model, self.strategy)
         accumulation = config.optimizer.gradient_accumulation_steps
         last_eval: dict[str, float] | None = None
@@ -232,6 +232,8 @@ class PretrainingRun:
                 log.message(f"phase {phase.index + 1}/{len(phases)}: steps {phase.start}-{phase.end}, "
                             f"seq {phase.spec.max_seq_length}, global batch {phase.spec.global_batch_size}")
                 iterator = iter(self._distribute(phase, int(self.phase_batches.numpy())))
+                if isinstance(train, StepChooser):
+                    train.restart()  # a phase's own shapes may favour the other step
                 last_train = self._train_phase(phase, train, evaluate, iterator, log, accumulation)
             last_eval = self._evaluate(evaluate, phases[-1], log)
             self._save()
@@ -240,8 +242,29 @@ class PretrainingRun:
             log.close()
         summary = {"step": self.step, "run_dir": os.path.abspath(self.run_dir), "train": last_train,
                    "eval": last_eval, "final": exported,
+                   "jit_compile": ([name for name, _ in train.choices]
+                                   if isinstance(train, StepChooser) else runtime.jit_compile),
                    "tensorboard": os.path.abspath(os.path.join(self.run_dir, "tensorboard"))}
         return summary
+
+    def _train_function(self, log: RunLogger):
+        """The train function `runtime.jit_compile` asks for (a `StepChooser` for `auto`)."""
+        runtime = self.config.runtime
+        jit, why_not_auto = resolve_jit_compile(runtime.jit_compile, self.strategy,
+                                                runtime.deterministic)
+        if why_not_auto:
+            log.message(f"jit_compile: auto → false ({why_not_auto})")
+        if jit != "auto":
+            return make_train_function(self.model, self.optimizer, self.strategy, jit_compile=jit)
+
+        def report(chosen: str, medians: dict[str, float]) -> None:
+            timed = ", ".join(f"{name} {seconds:.3f} s/step" for name, seconds in medians.items())
+            log.message(f"jit_compile: auto at step {self.step}: {timed} → {chosen}")
+
+        return StepChooser({
+            "xla": make_train_function(self.model, self.optimizer, self.strategy, jit_compile=True),
+            "no_xla": make_train_function(self.model, self.optimizer, self.strategy),
+        }, on_choice=report)
 
     def _train_phase(self, phase, train, evaluate, iterator, log, accumulation):
         runtime = self.config.runtime
