@@ -22,9 +22,12 @@ from benchmarks.common import (
 from benchmarks.report import fmt, render, status_text, with_summary
 
 TASK = "benchmarks.pretrain_step:worker"
-FRAMEWORKS = ("bert_tf", "keras_hub", "hf_best", "hf_shipped", "hf_compiled")
+FRAMEWORKS = ("bert_tf", "bert_tf_xla", "keras_hub", "hf_best", "hf_shipped", "hf_compiled")
 # hf_compiled (torch.compile) is opt-in: its compilation takes minutes per shape on 2 cores.
-DEFAULT_FRAMEWORKS = FRAMEWORKS[:4]
+DEFAULT_FRAMEWORKS = FRAMEWORKS[:5]
+# bert_tf's configurations (`bert_tf_xla`: the same step with `runtime.jit_compile: true`);
+# each is compared with the fastest of the others, the peers.
+OURS = ("bert_tf", "bert_tf_xla")
 # Targets of issue 7 on the reference machine.
 TARGET_RATIO_VS_BEST_PEER = 1.1
 TARGET_MFU_FP32 = {"mini": 0.65, "small": 0.75, "base": 0.75}
@@ -32,6 +35,8 @@ TARGET_MFU_FP32 = {"mini": 0.65, "small": 0.75, "base": 0.75}
 
 def worker(params: dict[str, Any]) -> dict[str, Any]:
     """Runs in a subprocess: builds one framework's trainer and times its step."""
+    if params["framework"] == "bert_tf_xla":
+        params = {**params, "framework": "bert_tf", "jit_compile": True}
     if params["framework"] in ("bert_tf", "keras_hub"):
         from benchmarks.models_tf import build_tf_pretraining_trainer as build
     else:
@@ -86,12 +91,12 @@ def job_params(opts, framework: str, size: str, seq: int, batch: int, precision:
         "batch": batch,
         "masked": num_masked_positions(seq),
         "precision": precision,
-        "optimizer": {"bert_tf": opts.bert_tf_optimizer, "keras_hub": "keras_adamw"}.get(
+        "optimizer": {"bert_tf": opts.bert_tf_optimizer, "bert_tf_xla": opts.bert_tf_optimizer,
+                      "keras_hub": "keras_adamw"}.get(
             framework, "torch_adamw"
         ),
-        "jit_compile": bool(opts.tf_jit_compile)
-        if framework in ("bert_tf", "keras_hub")
-        else False,
+        "jit_compile": framework == "bert_tf_xla"
+        or (bool(opts.tf_jit_compile) and framework in ("bert_tf", "keras_hub")),
         **timing_plan(opts, size, seq, batch),
     }
 
@@ -147,24 +152,27 @@ def _shape_key(r: dict[str, Any]) -> tuple:
     return (r["size"], r["seq"], r["batch"], r["precision"])
 
 
-def _compare_group(group: dict[str, dict[str, Any]], key: tuple) -> dict[str, Any]:
-    """bert_tf ÷ each peer and ÷ the best peer within one group of rows (one shape, one round)."""
-    ours = group.get("bert_tf", {}).get("tokens_per_s")
+def _compare_group(group: dict[str, dict[str, Any]], key: tuple,
+                   variant: str = "bert_tf") -> dict[str, Any]:
+    """`variant` (one of `OURS`) ÷ each peer and ÷ the best peer within one group of rows
+    (one shape, one round); bert_tf's other configurations are not peers."""
+    ours = group.get(variant, {}).get("tokens_per_s")
     entry = dict(zip(("size", "seq", "batch", "precision"), key, strict=True))
     entry["bert_tf_tokens_per_s"] = ours
-    peers = {f: g["tokens_per_s"] for f, g in group.items() if f != "bert_tf" and g.get("tokens_per_s")}
+    peers = {f: g["tokens_per_s"] for f, g in group.items() if f not in OURS and g.get("tokens_per_s")}
     entry["ratios"] = {f: ours / v for f, v in peers.items()} if ours else {}
     if peers and ours:
         best = max(peers, key=peers.get)
         entry.update(best_peer=best, ratio_vs_best_peer=ours / peers[best])
-    entry["mfu_fp32"] = group.get("bert_tf", {}).get("mfu_vs_fp32_peak")
+    entry["mfu_fp32"] = group.get(variant, {}).get("mfu_vs_fp32_peak")
     entry["noisy"] = any(g.get("noisy") for g in group.values())
     return entry
 
 
 def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per shape and precision: bert_tf ÷ each peer (tokens/s), ÷ the best peer, and the
-    fp32 utilisation target. Only `ok` rows enter a ratio.
+    """Per shape, precision and bert_tf configuration (`OURS` present in the rows): its
+    tokens/s ÷ each peer's, ÷ the best peer's, and the fp32 utilisation target. Only `ok` rows
+    enter a ratio.
 
     With several rounds (`--rounds`), each round's ratios come from the rows measured in that
     round, so a drift of the machine's speed between rounds cancels out; the entry reports the
@@ -172,29 +180,36 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     out = []
     for key in dict.fromkeys(_shape_key(r) for r in rows):
-        rounds = sorted({r.get("round", 0) for r in rows if _shape_key(r) == key})
-        per_round = [
-            _compare_group({r["framework"]: r for r in rows
-                            if _shape_key(r) == key and r.get("round", 0) == k}, key)  # fmt: skip
-            for k in rounds
-        ]
-        entry = dict(zip(("size", "seq", "batch", "precision"), key, strict=True))
-        entry["bert_tf_tokens_per_s"] = median([e["bert_tf_tokens_per_s"] for e in per_round])
-        frameworks = dict.fromkeys(f for e in per_round for f in e["ratios"])
-        entry["ratios"] = {f: median([e["ratios"].get(f) for e in per_round]) for f in frameworks}
-        entry.update(rounds_verdict(
-            [e["ratio_vs_best_peer"] for e in per_round if e.get("ratio_vs_best_peer")],
-            [e["best_peer"] for e in per_round if e.get("best_peer")],
-            TARGET_RATIO_VS_BEST_PEER,
-        ))  # fmt: skip
-        mfu = median([e["mfu_fp32"] for e in per_round])
-        if entry["bert_tf_tokens_per_s"] and entry["precision"] == "fp32" and mfu \
-                and entry["size"] in TARGET_MFU_FP32:
-            entry["bert_tf_mfu_fp32"] = mfu
-            entry["meets_mfu_target"] = mfu >= TARGET_MFU_FP32[entry["size"]]
-        entry["noisy"] = any(e["noisy"] for e in per_round)
-        out.append(entry)
+        present = {r["framework"] for r in rows if _shape_key(r) == key}
+        for variant in [v for v in OURS if v in present] or ["bert_tf"]:
+            out.append(_compare_variant(rows, key, variant))
     return out
+
+
+def _compare_variant(rows: list[dict[str, Any]], key: tuple, variant: str) -> dict[str, Any]:
+    rounds = sorted({r.get("round", 0) for r in rows if _shape_key(r) == key})
+    per_round = [
+        _compare_group({r["framework"]: r for r in rows
+                        if _shape_key(r) == key and r.get("round", 0) == k}, key, variant)  # fmt: skip
+        for k in rounds
+    ]
+    entry = dict(zip(("size", "seq", "batch", "precision"), key, strict=True))
+    entry["variant"] = variant
+    entry["bert_tf_tokens_per_s"] = median([e["bert_tf_tokens_per_s"] for e in per_round])
+    frameworks = dict.fromkeys(f for e in per_round for f in e["ratios"])
+    entry["ratios"] = {f: median([e["ratios"].get(f) for e in per_round]) for f in frameworks}
+    entry.update(rounds_verdict(
+        [e["ratio_vs_best_peer"] for e in per_round if e.get("ratio_vs_best_peer")],
+        [e["best_peer"] for e in per_round if e.get("best_peer")],
+        TARGET_RATIO_VS_BEST_PEER,
+    ))  # fmt: skip
+    mfu = median([e["mfu_fp32"] for e in per_round])
+    if entry["bert_tf_tokens_per_s"] and entry["precision"] == "fp32" and mfu \
+            and entry["size"] in TARGET_MFU_FP32:
+        entry["bert_tf_mfu_fp32"] = mfu
+        entry["meets_mfu_target"] = mfu >= TARGET_MFU_FP32[entry["size"]]
+    entry["noisy"] = any(e["noisy"] for e in per_round)
+    return entry
 
 
 def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -> dict:
@@ -233,8 +248,8 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
     lines = []
     for r in rows:
         key = (*_shape_key(r), r.get("round", 0))
-        c = _compare_group(groups[key], key[:4])
-        ratio = c.get("ratios", {}).get(r["framework"]) if r["framework"] != "bert_tf" else None
+        ours = r["framework"] in OURS
+        c = _compare_group(groups[key], key[:4], r["framework"] if ours else "bert_tf")
         spread = r.get("step_time_s", {}).get("rel_spread")
         foreign = r.get("step_time_s", {}).get("foreign_cpu_share")
         lines.append(
@@ -252,9 +267,9 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
                 fmt(r.get("gflops"), ".0f"),
                 fmt(_pct(r.get("mfu_vs_fp32_peak"))),
                 fmt(_pct(r.get(f"mfu_vs_{r['precision']}_peak"))),
-                fmt(ratio, ".2f")
-                if r["framework"] != "bert_tf"
-                else fmt(c.get("ratio_vs_best_peer"), ".2f"),
+                fmt(c.get("ratio_vs_best_peer"), ".2f")
+                if ours
+                else fmt(c.get("ratios", {}).get(r["framework"]), ".2f"),
             ]
         )
     headers = [
@@ -271,11 +286,11 @@ def table(section: dict[str, Any], markdown: bool = False) -> str:
         "GFLOP/s",
         "MFU fp32 %",
         "MFU own-prec %",
-        "bert_tf ÷ this (bert_tf row: ÷ best peer)",
+        "bert_tf ÷ this (bert_tf rows: ÷ best peer)",
     ]
     text = render(markdown, headers, lines)
     summary = [
-        f"{c['size']} seq {c['seq']} {c['precision']}: bert_tf ÷ best peer, median of "
+        f"{c['size']} seq {c['seq']} {c['precision']}: {c.get('variant', 'bert_tf')} ÷ best peer, median of "
         f"{len(c['ratio_vs_best_peer_rounds'])} rounds {c['ratio_vs_best_peer']:.2f} "
         f"(rounds: {', '.join(f'{x:.2f}' for x in c['ratio_vs_best_peer_rounds'])})"
         for c in section["comparisons"]

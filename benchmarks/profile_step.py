@@ -57,13 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3, help="traced steps (after 3 warm-up steps)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--logdir", default=None, help="where the trace goes (default: a temp dir)")
+    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the step")
     args = parser.parse_args(argv)
+    if args.framework == "bert_tf":
+        # As in the suite (and a user's program): bert_tf is imported before TensorFlow, so
+        # its kernel defaults (oneDNN on every x86 CPU) apply to the profiled step.
+        import bert_tf  # noqa: F401
 
     from benchmarks.models_tf import build_tf_pretraining_trainer
 
     params = {"framework": args.framework, "size": args.size, "seq": args.seq, "batch": args.batch,
               "masked": args.masked, "precision": args.precision, "optimizer": args.optimizer,
-              "jit_compile": False, "threads": args.threads, "inter_op_threads": 1}
+              "jit_compile": args.jit_compile, "threads": args.threads, "inter_op_threads": 1}
     step, sync, info = build_tf_pretraining_trainer(params)
     import tensorflow as tf
 

@@ -358,3 +358,31 @@ def test_peak_is_the_faster_librarys_and_failures_do_not_count():
     assert "matmul peak fp32 (tensorflow): 80 GFLOP/s" in table
     assert "matmul peak fp32/torch: 143 GFLOP/s" in table
     assert "peak used for utilisation (the faster library): fp32 143 GFLOP/s, bf16 76" in table
+
+
+def test_bert_tf_xla_is_a_configuration_of_ours_not_a_peer():
+    """`bert_tf_xla` runs bert_tf's step with `jit_compile` and gets its own ratio to the best
+    peer; it never becomes the peer bert_tf is measured against."""
+    opts = resolve(build_parser().parse_args(["--quick", "--rounds", "2",
+                                              "--frameworks", "bert_tf,bert_tf_xla,hf_best"]))  # fmt: skip
+    assert pretrain_step.job_params(opts, "bert_tf_xla", "tiny", 32, 4, "fp32")["jit_compile"]
+    assert not pretrain_step.job_params(opts, "bert_tf", "tiny", 32, 4, "fp32")["jit_compile"]
+    speed = {"bert_tf": 1.1, "bert_tf_xla": 1.5, "hf_best": 1.0}
+
+    class Runner:
+        def run(self, task, params, label):
+            tokens = 1000.0 * speed[params["framework"]]
+            return {"status": "ok", "params": params,
+                    "result": {"tokens_per_s": tokens, "gflops": 1.0,
+                               "step_time_s": {"noisy": False}, "info": {}}}  # fmt: skip
+
+    section = pretrain_step.run(opts, Runner(), {}, {"fp32": None})
+    by_variant = {c["variant"]: c for c in section["comparisons"]}
+    assert set(by_variant) == {"bert_tf", "bert_tf_xla"}
+    assert by_variant["bert_tf"]["best_peer"] == "hf_best"
+    assert by_variant["bert_tf"]["ratio_vs_best_peer"] == pytest.approx(1.1)
+    assert by_variant["bert_tf_xla"]["ratio_vs_best_peer"] == pytest.approx(1.5)
+    assert set(by_variant["bert_tf"]["ratios"]) == {"hf_best"}
+    text = pretrain_step.table(section)
+    assert "bert_tf_xla ÷ best peer, median of 2 rounds 1.50" in text
+    assert "bert_tf ÷ best peer, median of 2 rounds 1.10" in text
