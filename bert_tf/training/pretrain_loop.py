@@ -243,7 +243,7 @@ class PretrainingRun:
         summary = {"step": self.step, "run_dir": os.path.abspath(self.run_dir), "train": last_train,
                    "eval": last_eval, "final": exported,
                    "jit_compile": ([name for name, _ in train.choices]
-                                   if isinstance(train, StepChooser) else runtime.jit_compile),
+                                   if isinstance(train, StepChooser) else self.jit_compile),
                    "tensorboard": os.path.abspath(os.path.join(self.run_dir, "tensorboard"))}
         return summary
 
@@ -254,6 +254,7 @@ class PretrainingRun:
                                                 runtime.deterministic)
         if why_not_auto:
             log.message(f"jit_compile: auto → false ({why_not_auto})")
+        self.jit_compile = jit
         if jit != "auto":
             return make_train_function(self.model, self.optimizer, self.strategy, jit_compile=jit)
 

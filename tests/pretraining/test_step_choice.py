@@ -74,6 +74,17 @@ def test_auto_resolves_to_false_where_timing_cannot_decide():
     assert choice is False and "deterministic" in why
 
 
+def test_deterministic_run_reports_the_resolved_choice(shared_data, tmp_path):
+    from bert_tf.training.pretrain_loop import PretrainingRun
+    from tests.pretraining.conftest import tiny_config
+
+    values = tiny_config(shared_data)  # deterministic: true
+    values["phases"] = [{"steps": 2, "max_seq_length": 32, "global_batch_size": 4}]
+    values["runtime"].update(jit_compile="auto", run_dir=str(tmp_path / "run"), eval_every=0)
+    summary = PretrainingRun(from_dict(PretrainConfig, values)).run()
+    assert summary["step"] == 2 and summary["jit_compile"] is False
+
+
 def test_config_accepts_true_false_and_auto_only():
     for value in (True, False, "auto"):
         assert from_dict(PretrainConfig, {"runtime": {"jit_compile": value}}).runtime.jit_compile == value
