@@ -192,7 +192,8 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     rows = []
     for seq in seqs:
         # torch.compile changes the step's speed, not what it must hold: hf_best stands for it.
-        for framework in [f for f in opts.frameworks if f != "hf_compiled"]:
+        # bert_tf's XLA step (a speed configuration of (1)) is not searched either.
+        for framework in [f for f in opts.frameworks if f not in ("hf_compiled", "bert_tf_xla")]:
             entry = {
                 "framework": framework,
                 "size": size,

@@ -25,8 +25,9 @@ TASK = "benchmarks.pretrain_step:worker"
 FRAMEWORKS = ("bert_tf", "bert_tf_xla", "keras_hub", "hf_best", "hf_shipped", "hf_compiled")
 # hf_compiled (torch.compile) is opt-in: its compilation takes minutes per shape on 2 cores.
 DEFAULT_FRAMEWORKS = FRAMEWORKS[:5]
-# bert_tf's configurations (`bert_tf_xla`: the same step with `runtime.jit_compile: true`);
-# each is compared with the fastest of the others, the peers.
+# bert_tf's configurations (`bert_tf_xla`: the same step, forward, backward and update,
+# XLA-compiled as `--tf-jit-compile` compiles it); each is compared with the fastest of the
+# others, the peers.
 OURS = ("bert_tf", "bert_tf_xla")
 # Targets of issue 7 on the reference machine.
 TARGET_RATIO_VS_BEST_PEER = 1.1

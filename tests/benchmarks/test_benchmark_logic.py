@@ -386,3 +386,21 @@ def test_bert_tf_xla_is_a_configuration_of_ours_not_a_peer():
     text = pretrain_step.table(section)
     assert "bert_tf_xla ÷ best peer, median of 2 rounds 1.50" in text
     assert "bert_tf ÷ best peer, median of 2 rounds 1.10" in text
+
+
+def test_memory_benchmark_leaves_out_the_xla_configuration():
+    """`bert_tf_xla` is one of (1)'s default frameworks; the memory benchmark's workers know
+    only the frameworks that build a trainer of their own, so it must never be started there."""
+    opts = resolve(build_parser().parse_args(["--quick"]))
+    assert "bert_tf_xla" in opts.frameworks
+    machine = SimulatedMachine(const=memory.GIB, per_example=memory.GIB // 64)
+    frameworks = []
+    real_run = machine.run
+
+    def run(task, params, **kwargs):
+        frameworks.append(params["framework"])
+        return real_run(task, params, **kwargs)
+
+    machine.run = run
+    memory.run(opts, machine, {}, {"fp32": None})
+    assert frameworks and "bert_tf_xla" not in frameworks and "bert_tf" in frameworks
