@@ -72,6 +72,13 @@ def test_auto_resolves_to_false_where_timing_cannot_decide():
     assert resolve_jit_compile(True, one, deterministic=False) == (True, None)
     choice, why = resolve_jit_compile("auto", one, deterministic=True)
     assert choice is False and "deterministic" in why
+    # Strategies that cannot be created in this process: only their type is consulted.
+    multi_worker = object.__new__(tf.distribute.MultiWorkerMirroredStrategy)
+    choice, why = resolve_jit_compile("auto", multi_worker, deterministic=False)
+    assert choice is False and "every worker" in why
+    tpu = object.__new__(tf.distribute.TPUStrategy)
+    choice, why = resolve_jit_compile("auto", tpu, deterministic=False)
+    assert choice is False and "TPUStrategy" in why
 
 
 def test_deterministic_run_reports_the_resolved_choice(shared_data, tmp_path):
