@@ -165,9 +165,11 @@ def tf_train_step(model, optimizer, loss_fn, *, jit_compile: bool) -> Callable:
 
 
 def bert_tf_train_step(model, optimizer, loss_fn, *, jit_compile: bool) -> Callable:
-    """bert_tf's training step. For now the generic `tf_train_step` that keras-hub also gets;
-    switch it to the project's own step once `bert_tf.training` has one, so that the
-    benchmark times what users run."""
+    """bert_tf's training step in (1): the generic `tf_train_step` keras-hub also gets, so
+    both TensorFlow models do the same work around their own layers. What `scripts/pretrain.py`
+    runs (`bert_tf.training.pretrain_step.make_train_function`, the faithful optimizer, a
+    `tf.function` loop over its input pipeline) is timed by `pretrain_e2e.py` (4); the two
+    are compared in docs/benchmarks.md (eleventh session)."""
     return tf_train_step(model, optimizer, loss_fn, jit_compile=jit_compile)
 
 
