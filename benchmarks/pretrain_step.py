@@ -92,10 +92,8 @@ def job_params(opts, framework: str, size: str, seq: int, batch: int, precision:
         "batch": batch,
         "masked": num_masked_positions(seq),
         "precision": precision,
-        "optimizer": {"bert_tf": opts.bert_tf_optimizer, "bert_tf_xla": opts.bert_tf_optimizer,
-                      "keras_hub": "keras_adamw"}.get(
-            framework, "torch_adamw"
-        ),
+        "optimizer": opts.bert_tf_optimizer if framework in OURS
+        else {"keras_hub": "keras_adamw"}.get(framework, "torch_adamw"),
         "jit_compile": framework == "bert_tf_xla"
         or (bool(opts.tf_jit_compile) and framework in ("bert_tf", "keras_hub")),
         **timing_plan(opts, size, seq, batch),

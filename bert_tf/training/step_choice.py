@@ -37,8 +37,8 @@ def resolve_jit_compile(requested: bool | str, strategy: tf.distribute.Strategy,
         return False, "runtime.deterministic needs a choice that does not depend on timing"
     if isinstance(strategy, tf.distribute.TPUStrategy):
         return False, "TPUStrategy compiles every step with XLA anyway"
-    if not isinstance(strategy, (tf.distribute.OneDeviceStrategy, tf.distribute.MirroredStrategy)) \
-            or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    # MultiWorkerMirroredStrategy is not a MirroredStrategy: it is refused here.
+    if not isinstance(strategy, (tf.distribute.OneDeviceStrategy, tf.distribute.MirroredStrategy)):
         return False, f"{type(strategy).__name__} needs the same choice on every worker"
     return "auto", None
 
