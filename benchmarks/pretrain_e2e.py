@@ -108,8 +108,9 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
     rows = []
     for size, seq, batch in shapes:
         for precision in opts.precisions:
+            # `framework` stays: the worker then imports bert_tf before TensorFlow, as a
+            # user's program does (oneDNN on where TensorFlow would leave it off).
             params = pretrain_step.job_params(opts, "bert_tf", size, seq, batch, precision)
-            params.pop("framework")
             params.update(corpus_dir=str(corpus), vocab_file=str(vocab))
             row = {"size": size, "seq": seq, "batch": batch, "precision": precision}
             if absent:
