@@ -18,12 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks.common import (
-    current_rss_bytes,
-    mem_available_bytes,
-    num_masked_positions,
-    peak_rss_bytes,
-)
+from benchmarks import pretrain_step
+from benchmarks.common import current_rss_bytes, mem_available_bytes, peak_rss_bytes
 from benchmarks.report import fmt, render, status_text
 
 TASK = "benchmarks.memory:worker"
@@ -66,19 +62,8 @@ def worker(params: dict[str, Any]) -> dict[str, Any]:
 def _trial(
     opts, runner, framework: str, size: str, seq: int, batch: int, steps: int, budget: int
 ) -> dict:
-    params = {
-        "framework": framework,
-        "size": size,
-        "seq": seq,
-        "batch": batch,
-        "masked": num_masked_positions(seq),
-        "precision": opts.memory_precision,
-        "optimizer": {"bert_tf": opts.bert_tf_optimizer, "keras_hub": "keras_adamw"}.get(
-            framework, "torch_adamw"
-        ),
-        "jit_compile": bool(opts.tf_jit_compile) and framework in ("bert_tf", "keras_hub"),
-        "steps": steps,
-    }
+    params = {**pretrain_step.trainer_params(opts, framework, size, seq, batch,
+                                             opts.memory_precision), "steps": steps}  # fmt: skip
     job = runner.run(
         TASK,
         params,

@@ -85,6 +85,13 @@ def shapes(opts) -> list[tuple[str, int, int]]:
 
 def job_params(opts, framework: str, size: str, seq: int, batch: int, precision: str) -> dict:
     """The worker parameters of one measurement (shared with the cost-growth benchmark)."""
+    return {**trainer_params(opts, framework, size, seq, batch, precision),
+            **timing_plan(opts, size, seq, batch)}  # fmt: skip
+
+
+def trainer_params(opts, framework: str, size: str, seq: int, batch: int, precision: str) -> dict:
+    """What builds one framework's trainer for a shape: model, batch, precision, optimizer,
+    XLA (shared with the memory benchmark, which times nothing)."""
     return {
         "framework": framework,
         "size": size,
@@ -96,7 +103,6 @@ def job_params(opts, framework: str, size: str, seq: int, batch: int, precision:
         else {"keras_hub": "keras_adamw"}.get(framework, "torch_adamw"),
         "jit_compile": framework == "bert_tf_xla"
         or (bool(opts.tf_jit_compile) and framework in ("bert_tf", "keras_hub")),
-        **timing_plan(opts, size, seq, batch),
     }
 
 
