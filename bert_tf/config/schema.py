@@ -28,6 +28,16 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+_DESCRIPTIONS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _describe(tp: Any) -> str:
+    """How an error message names what annotation `tp` accepts."""
+    if typing.get_origin(tp) is typing.Literal:
+        return f"one of {list(typing.get_args(tp))}"
+    return _DESCRIPTIONS.get(tp, _type_name(tp))
+
+
 def _convert(value: Any, tp: Any, key: str) -> Any:
     """Checks/converts `value` to annotation `tp`; raises ConfigError naming `key`."""
     origin = typing.get_origin(tp)
@@ -48,7 +58,10 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
                 return _convert(value, option, key)
             except ConfigError as e:
                 errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} matches none of {args}")
+        if len(errors) == 1:
+            raise ConfigError(errors[0])
+        options = " or ".join(_describe(a) for a in args if a is not type(None))
+        raise ConfigError(f"{key}: expected {options}, got {value!r}")
     if origin is typing.Literal:
         if value not in args:
             raise ConfigError(f"{key}: {value!r} is not one of {list(args)}")
