@@ -111,7 +111,9 @@ def run(opts, runner, missing: dict[str, str], peaks: dict[str, float | None]) -
             # `framework` stays: the worker then imports bert_tf before TensorFlow, as a
             # user's program does (oneDNN on where TensorFlow would leave it off).
             params = pretrain_step.job_params(opts, "bert_tf", size, seq, batch, precision)
-            params.update(corpus_dir=str(corpus), vocab_file=str(vocab))
+            # The job records what its worker runs: the faithful optimizer, no XLA.
+            params.update(corpus_dir=str(corpus), vocab_file=str(vocab), optimizer="bert_tf",
+                          jit_compile=False)  # fmt: skip
             row = {"size": size, "seq": seq, "batch": batch, "precision": precision}
             if absent:
                 rows.append(

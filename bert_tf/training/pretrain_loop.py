@@ -218,7 +218,11 @@ class PretrainingRun:
         log.message(f"strategy: {describe_strategy(self.strategy)}; optimizer: "
                     f"{describe_optimizer(self.optimizer)}; precision: {runtime.mixed_precision}"
                     + (" (auto)" if self.requested_precision == "auto" else ""))
-        train = self._train_function(log)
+        jit, why_not_auto = resolve_jit_compile(runtime.jit_compile, self.strategy,
+                                                runtime.deterministic)
+        if why_not_auto:
+            log.message(f"jit_compile: auto → false ({why_not_auto})")
+        train = self._train_function(jit, log)
         evaluate = make_eval_function(self.model, self.strategy)
         accumulation = config.optimizer.gradient_accumulation_steps
         last_eval: dict[str, float] | None = None
@@ -243,18 +247,12 @@ class PretrainingRun:
         summary = {"step": self.step, "run_dir": os.path.abspath(self.run_dir), "train": last_train,
                    "eval": last_eval, "final": exported,
                    "jit_compile": ([name for name, _ in train.choices]
-                                   if isinstance(train, StepChooser) else self.jit_compile),
+                                   if isinstance(train, StepChooser) else jit),
                    "tensorboard": os.path.abspath(os.path.join(self.run_dir, "tensorboard"))}
         return summary
 
-    def _train_function(self, log: RunLogger):
-        """The train function `runtime.jit_compile` asks for (a `StepChooser` for `auto`)."""
-        runtime = self.config.runtime
-        jit, why_not_auto = resolve_jit_compile(runtime.jit_compile, self.strategy,
-                                                runtime.deterministic)
-        if why_not_auto:
-            log.message(f"jit_compile: auto → false ({why_not_auto})")
-        self.jit_compile = jit
+    def _train_function(self, jit: bool | str, log: RunLogger):
+        """The train function for the resolved `jit_compile` (a `StepChooser` for `auto`)."""
         if jit != "auto":
             return make_train_function(self.model, self.optimizer, self.strategy, jit_compile=jit)
 
