@@ -10,6 +10,8 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from bert_tf.text.ragged_rows import repeat_rows
+
 _TRIMMERS = {
     # For two segments, round-robin keeps min(len, budget/2) of each and gives the rest to the
     # longer one: the same lengths as google-research's `_truncate_seq_pair`, which drops the
@@ -47,7 +49,7 @@ def _word_index(words: tf.RaggedTensor) -> tf.RaggedTensor:
     """[B, (W), (P)] -> [B, (P_total)]: for every piece, the index of its word in the row."""
     index = tf.ragged.range(tf.cast(words.row_lengths(), tf.int32))
     pieces = words.merge_dims(1, 2)
-    return pieces.with_flat_values(tf.repeat(index.flat_values, words.values.row_lengths()))
+    return pieces.with_flat_values(repeat_rows(index.flat_values, words.values.row_splits))
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")

@@ -26,6 +26,8 @@ import tensorflow_text as tf_text
 from tensorflow_text.core.pybinds import pywrap_fast_wordpiece_tokenizer_model_builder
 
 from bert_tf.text import normalizer_model, utf8
+from bert_tf.text.graph_cond import gated_cond
+from bert_tf.text.ragged_rows import repeat_rows, row_ids, search_sorted
 from bert_tf.text.vocab import SUFFIX_INDICATOR, UNK, load_vocabulary
 
 
@@ -146,18 +148,24 @@ class BertTokenizer(keras.layers.Layer):
             tf.equal(ids.flat_values, self.vocab.unk_id),
             ends.flat_values - starts.flat_values > self.max_chars_per_word,
         )
-        parts = tf.cond(
+        fast = [t for r in (ids, starts, ends) for t in (r.flat_values, r.row_lengths())]
+        parts = gated_cond(
             tf.reduce_any(suspect),
-            lambda: self._tokenize_counting_chars(normalized),
-            lambda: tuple((r.flat_values, r.row_lengths()) for r in (ids, starts, ends)),
+            lambda text, *_: [t for pair in self._tokenize_counting_chars(text) for t in pair],
+            lambda _, *fast: fast,
+            [normalized, *fast],
         )
         ids, starts, ends = (
-            tf.RaggedTensor.from_row_lengths(v, n, validate=False) for v, n in parts
+            tf.RaggedTensor.from_row_lengths(v, n, validate=False)
+            for v, n in zip(parts[::2], parts[1::2], strict=True)
         )
-        source = tf.cast(source, tf.int32)
-        starts = tf.gather(source, tf.cast(starts, tf.int32), batch_dims=1)
+        # Normalized byte -> original byte, on flat values: a ragged gather with batch_dims
+        # builds hundreds of ops and cost a fifth of this path's time.
+        base = repeat_rows(source.row_starts(), ids.row_splits)
+        source = tf.cast(source.flat_values, tf.int32)
+        starts = ids.with_flat_values(tf.gather(source, base + starts.flat_values))
         # A token ends where the original character that gave its last byte ends.
-        last = tf.gather(source, tf.cast(ends, tf.int32) - 1, batch_dims=1)
+        last = ids.with_flat_values(tf.gather(source, base + ends.flat_values - 1))
         return ids, starts, utf8.next_char_boundary(text, last)
 
     def _tokenize_ids_flat(self, text: tf.Tensor) -> tf.RaggedTensor:
@@ -172,22 +180,30 @@ class BertTokenizer(keras.layers.Layer):
         ids = self._wordpiece.tokenize(normalized)
         is_unk = tf.equal(ids.flat_values, self.vocab.unk_id)
 
-        def has_long_chunk():
-            # Rows of the few [UNK]s by search: value_rowids() of all tokens costs ~20 %.
+        def has_long_chunk(text, is_unk, splits):
+            # Rows of the few [UNK]s only, by search: the other tokens' rows are not needed.
             unk_at = tf.where(is_unk)[:, 0]
-            rows = tf.searchsorted(ids.row_splits, unk_at, side="right") - 1
+            rows = search_sorted(splits, unk_at) - 1
             # Words never cross a space, so a chunk's byte length bounds its words' (other
             # separators only make chunks longer: still safe). A regex for long runs cost
             # ~25 % of the throughput here: RE2 leaves its DFA on a counted UTF-8 class.
-            chunks = tf.strings.split(tf.gather(normalized, rows), sep=" ")
-            return tf.reduce_any(tf.strings.length(chunks.flat_values) > self.max_chars_per_word)
+            chunks = tf.raw_ops.StringSplitV2(input=tf.gather(text, rows), sep=" ").values
+            return [tf.reduce_any(tf.strings.length(chunks) > self.max_chars_per_word)]
 
-        def exact():
-            values, lengths = self._tokenize_counting_chars(normalized)[0]
+        def exact(text, values, splits):
+            values, lengths = self._tokenize_counting_chars(text)[0]
             return values, tf.concat([[0], tf.cumsum(lengths)], axis=0)
 
-        suspect = tf.cond(tf.reduce_any(is_unk), has_long_chunk, lambda: tf.constant(False))
-        values, splits = tf.cond(suspect, exact, lambda: (ids.flat_values, ids.row_splits))
+        # gated_cond, not tf.cond: in tf.data an If op's call cost ~10 % of the throughput.
+        (suspect,) = gated_cond(
+            tf.reduce_any(is_unk),
+            has_long_chunk,
+            lambda *_: [False],
+            [normalized, is_unk, ids.row_splits],
+        )
+        values, splits = gated_cond(
+            suspect, exact, lambda _, *fast: fast, [normalized, ids.flat_values, ids.row_splits]
+        )
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
     def _tokenize_counting_chars(self, normalized: tf.Tensor):
@@ -203,14 +219,15 @@ class BertTokenizer(keras.layers.Layer):
         too_long = tf.gather(word_chars > self.max_chars_per_word, word)
         keep = tf.logical_or(word_start, tf.logical_not(too_long))
         word_end = tf.gather(tf.math.segment_max(ends.flat_values, word), word)
-        rows = ids.value_rowids()
+        rows = row_ids(ids.row_splits)
         lengths = tf.math.unsorted_segment_sum(tf.cast(keep, tf.int64), rows, ids.nrows())
         values = (
             tf.where(too_long, self.vocab.unk_id, flat),
             starts.flat_values,
             tf.where(too_long, word_end, ends.flat_values),
         )
-        return tuple((tf.boolean_mask(v, keep), lengths) for v in values)
+        kept = tf.where(keep)[:, 0]
+        return tuple((tf.gather(v, kept), lengths) for v in values)
 
     def tokenize(self, inputs):
         """Token ids, int32: [T] for a scalar string, else ragged with one more dimension."""
@@ -259,7 +276,7 @@ class BertTokenizer(keras.layers.Layer):
         word_start = tf.logical_not(tf.gather(self._is_suffix, ids.flat_values))
         words = tf.RaggedTensor.from_row_starts(ids.flat_values, tf.where(word_start)[:, 0])
         words_per_row = tf.math.unsorted_segment_sum(
-            tf.cast(word_start, tf.int64), ids.value_rowids(), ids.nrows()
+            tf.cast(word_start, tf.int64), row_ids(ids.row_splits), ids.nrows()
         )
         return tf.RaggedTensor.from_row_lengths(words, words_per_row)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from bert_tf.text.ragged_rows import repeat_rows, row_ids, search_sorted
+
 _REPLACEMENT = 0xFFFD
 
 
@@ -31,29 +33,46 @@ def _char_starts(text: tf.Tensor) -> tf.RaggedTensor:
     return tf.cast(starts, tf.int32)
 
 
+# Bytes of the character a UTF-8 byte starts: 0 for continuation bytes (10xxxxxx); 1 for
+# bytes that can never start a sequence (C0, C1, F5-FF), as a decoder replaces each alone.
+_SEQUENCE_LENGTH = np.array(
+    [1] * 0x80 + [0] * 0x40 + [1] * 2 + [2] * 30 + [3] * 16 + [4] * 5 + [1] * 11, np.int32
+)
+
+
 def next_char_boundary(text: tf.Tensor, positions: tf.RaggedTensor) -> tf.RaggedTensor:
     """For each byte position, the byte offset where the character containing it ends.
 
     Args:
         text: tf.string [N].
-        positions: int32 [N, (T)] byte positions inside each string.
+        positions: int32 [N, (T)] byte positions inside each string, each in a well-formed
+            character (as the tokenizer's are: the normalizer drops ill-formed bytes).
 
     Returns:
-        int32 [N, (T)].
+        int32 [N, (T)]; never past the end of the string.
     """
-    starts = _char_starts(text)
     byte_lengths = tf.strings.length(text, unit="BYTE")
     bases = _row_bases(byte_lengths)
-    rows = positions.value_rowids()
-    # Boundaries of all rows, made globally increasing by adding each row's base.
-    boundaries = tf.concat(
-        [starts.flat_values + tf.repeat(bases, starts.row_lengths()), bases + byte_lengths], 0
+    rows = row_ids(positions.row_splits)
+    # All strings' bytes in one vector: only the few bytes before each position are read,
+    # instead of decoding every character of the batch.
+    raw = tf.io.decode_raw(tf.strings.reduce_join(text), tf.uint8)
+    raw = tf.concat([raw, tf.zeros([1], tf.uint8)], 0)  # keeps gathers in range for empty text
+    row_start = tf.gather(bases, rows)
+    query = positions.flat_values + row_start
+    # A character has at most 3 continuation bytes: its lead byte is the first byte, going
+    # back from the position, that is not one.
+    lead, length = query, tf.zeros_like(query)
+    for back in (3, 2, 1, 0):
+        at = tf.maximum(query - back, row_start)
+        n = tf.gather(_SEQUENCE_LENGTH, tf.cast(tf.gather(raw, at), tf.int32))
+        starts_here = tf.logical_and(n > back, query - back >= row_start)
+        lead = tf.where(starts_here, at, lead)
+        length = tf.where(starts_here, n, length)
+    ends = tf.minimum(
+        tf.maximum(lead + length, query + 1), row_start + tf.gather(byte_lengths, rows)
     )
-    boundaries = tf.sort(boundaries)
-    query = positions.flat_values + tf.gather(bases, rows)
-    index = tf.searchsorted(boundaries, query, side="right")
-    ends = tf.gather(boundaries, index) - tf.gather(bases, rows)
-    return positions.with_flat_values(ends)
+    return positions.with_flat_values(ends - row_start)
 
 
 def byte_to_char_offsets(text: tf.Tensor, byte_offsets: tf.RaggedTensor) -> tf.RaggedTensor:
@@ -69,10 +88,10 @@ def byte_to_char_offsets(text: tf.Tensor, byte_offsets: tf.RaggedTensor) -> tf.R
     starts = _char_starts(text)
     bases = _row_bases(tf.strings.length(text, unit="BYTE"))
     char_bases = _row_bases(tf.cast(starts.row_lengths(), tf.int32))
-    global_starts = starts.flat_values + tf.repeat(bases, starts.row_lengths())
-    rows = byte_offsets.value_rowids()
+    global_starts = starts.flat_values + repeat_rows(bases, starts.row_splits)
+    rows = row_ids(byte_offsets.row_splits)
     query = byte_offsets.flat_values + tf.gather(bases, rows)
-    count = tf.searchsorted(global_starts, query, side="left", out_type=tf.int32)
+    count = search_sorted(global_starts, query, side="left")
     return byte_offsets.with_flat_values(count - tf.gather(char_bases, rows))
 
 

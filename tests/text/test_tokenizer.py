@@ -17,10 +17,23 @@ from bert_tf.text import BertTokenizer, CaseMismatchWarning, char_offsets_from_b
 
 from .conftest import load_golden
 
+# The tokenizer branches (Python `if` eagerly, Switch/Merge in graphs): check every way it runs.
+MODES = ["eager", "tf.function", "tf.data"]
 
-def check_against_golden(tokenizer: BertTokenizer, cases: list[dict]) -> None:
+
+def call_in(mode: str, fn, texts: list[str]):
+    """`fn` on a batch of strings: eagerly, traced by tf.function, or as a tf.data map."""
+    batch = tf.constant(texts)
+    if mode == "eager":
+        return fn(batch)
+    if mode == "tf.function":
+        return tf.function(fn)(batch)
+    return next(iter(tf.data.Dataset.from_tensors(batch).map(fn)))
+
+
+def check_against_golden(tokenizer: BertTokenizer, cases: list[dict], mode: str = "eager") -> None:
     texts = [c["text"] for c in cases]
-    out = tokenizer.tokenize_with_offsets(tf.constant(texts), unit="char")
+    out = call_in(mode, lambda x: tokenizer.tokenize_with_offsets(x, unit="char"), texts)
     ids, starts, ends = (out[k].to_list() for k in ("token_ids", "start_offsets", "end_offsets"))
     for case, i, s, e in zip(cases, ids, starts, ends, strict=True):
         assert i == case["ids"], case["text"]
@@ -35,8 +48,13 @@ def test_matches_hugging_face_golden_small_vocab(name):
     )
 
 
-def test_matches_hugging_face_golden_bert_base_uncased(uncased_tokenizer):
-    check_against_golden(uncased_tokenizer, load_golden("tokenizer_bert_base_uncased")["cases"])
+@pytest.mark.parametrize("mode", MODES)
+def test_matches_hugging_face_golden_bert_base_uncased(uncased_tokenizer, mode):
+    cases = load_golden("tokenizer_bert_base_uncased")["cases"]
+    check_against_golden(uncased_tokenizer, cases, mode)
+    # The ids-only path decides differently when to go exact: it must agree as well.
+    ids = call_in(mode, uncased_tokenizer.tokenize, [c["text"] for c in cases]).to_list()
+    assert ids == [c["ids"] for c in cases]
 
 
 def test_byte_offsets_slice_the_original_text(uncased_tokenizer):
@@ -59,15 +77,15 @@ def test_byte_offsets_slice_the_original_text(uncased_tokenizer):
             assert piece.decode("utf-8") == text[a:b]
 
 
-def test_long_words_are_limited_in_characters_not_bytes(uncased_tokenizer):
+@pytest.mark.parametrize("mode", MODES)
+def test_long_words_are_limited_in_characters_not_bytes(uncased_tokenizer, mode):
     unk = uncased_tokenizer.vocab.unk_id
-    rows = uncased_tokenizer(
-        tf.constant(["a" * 100, "a" * 101, "\u0436" * 100 + " x", "\u0436" * 101 + " x"])
-    ).to_list()
+    texts = ["a" * 100, "a" * 101, "\u0436" * 100 + " x", "\u0436" * 101 + " x"]
+    rows = call_in(mode, uncased_tokenizer, texts).to_list()
     assert unk not in rows[0] and rows[1] == [unk]
     assert unk not in rows[2] and len(rows[2]) == 101  # 200 bytes, 100 characters: pieces
     assert rows[3] == [unk, uncased_tokenizer.vocab.token_to_id("x")]
-    spans = uncased_tokenizer.tokenize_with_offsets(tf.constant(["\u0436" * 101 + " x"]))
+    spans = call_in(mode, uncased_tokenizer.tokenize_with_offsets, ["\u0436" * 101 + " x"])
     assert spans["start_offsets"].to_list() == [[0, 203]]
     assert spans["end_offsets"].to_list() == [[202, 204]]
 
@@ -83,10 +101,11 @@ def test_long_words_are_limited_in_characters_not_bytes(uncased_tokenizer):
         ["\u0436" * 40 + "\u3001" + "\u0436" * 40 + " \u2603"],
     ],
 )
-def test_ids_only_path_equals_offsets_path(uncased_tokenizer, batch):
+@pytest.mark.parametrize("mode", MODES)
+def test_ids_only_path_equals_offsets_path(uncased_tokenizer, batch, mode):
     # `tokenize` skips offsets and decides differently when to take the exact path.
-    ids = uncased_tokenizer(tf.constant(batch)).to_list()
-    spans = uncased_tokenizer.tokenize_with_offsets(tf.constant(batch))
+    ids = call_in(mode, uncased_tokenizer, batch).to_list()
+    spans = call_in(mode, uncased_tokenizer.tokenize_with_offsets, batch)
     assert ids == spans["token_ids"].to_list()
 
 
