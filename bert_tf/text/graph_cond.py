@@ -1,13 +1,12 @@
-"""A conditional for tf.data map functions that costs no more than the branch it runs.
+"""A graph conditional built from Switch / Merge instead of a functional `If`.
 
-`tf.cond` in a graph becomes a functional `If` op. Inside a `tf.data` map function that op
-runs its branch as a separate function call on every element, and on this project's 2-core
-benchmark machine each such call cost about 1 ms per batch of 1,024 lines, 10-15 % of the
-tokenizer's throughput, even when the branch is an identity (docs/text.md, "Speed").
-`gated_cond` builds the same choice from the dataflow primitives `If` is lowered to
-(`Switch` / `Merge`): the untaken branch's ops receive dead tensors and never run, and no
-function call is made. The ops are core TensorFlow, so graphs using them save, load and
-serve like any other.
+`tf.cond` in a graph becomes an `If` op whose branches are separate functions, instantiated
+whenever the enclosing function is: every `tf.data` iterator over a map function and every
+SavedModel load pays for them. In the tokenizer's `tf.data` map function the two `If`s added
+about 20 ms to each iterator's start-up (docs/text.md, "Speed"). `gated_cond` builds the same
+choice from the dataflow primitives `If` is lowered to: the untaken branch's ops receive dead
+tensors and never run, and there are no branch functions. The ops are core TensorFlow, so
+graphs using them save, load and serve like any other.
 """
 
 from __future__ import annotations
