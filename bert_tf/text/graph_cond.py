@@ -47,19 +47,14 @@ def gated_cond(
     true_out = list(true_fn(*(s.output_true for s in switched)))
     if len(false_out) != len(true_out):
         raise ValueError(f"gated_cond branches return {len(true_out)} and {len(false_out)} tensors")
-    passed_false = {s.output_false.ref() for s in switched}
-    passed_true = {s.output_true.ref() for s in switched}
     merged = []
     for t, f in zip(true_out, false_out, strict=True):
         t, f = tf.convert_to_tensor(t), tf.convert_to_tensor(f)
         if t.dtype != f.dtype:
             raise ValueError(f"gated_cond branches return {t.dtype} and {f.dtype}")
         # Gate the outputs too: an output that does not depend on the operands (a constant)
-        # would otherwise be live on both sides and Merge could pass the wrong one. An
-        # operand passed through is gated already.
-        if f.ref() not in passed_false:
-            f = tf.raw_ops.Switch(data=f, pred=pred).output_false
-        if t.ref() not in passed_true:
-            t = tf.raw_ops.Switch(data=t, pred=pred).output_true
+        # would otherwise be live on both sides and Merge could pass the wrong one.
+        f = tf.raw_ops.Switch(data=f, pred=pred).output_false
+        t = tf.raw_ops.Switch(data=t, pred=pred).output_true
         merged.append(tf.raw_ops.Merge(inputs=[f, t]).output)
     return merged

@@ -194,21 +194,15 @@ class BertTokenizer(keras.layers.Layer):
             values, lengths = self._tokenize_counting_chars(text)[0]
             return values, tf.concat([[0], tf.cumsum(lengths)], axis=0)
 
-        def check_then_choose(text, is_unk, values, splits):
-            return gated_cond(
-                has_long_chunk(text, is_unk, splits)[0],
-                exact,
-                lambda _, *fast: fast,
-                [text, values, splits],
-            )
-
-        # Batches without an [UNK] (most, at small batch sizes) pass one conditional. gated_cond,
-        # not tf.cond: If ops' branch functions slow each tf.data iterator's start.
-        values, splits = gated_cond(
+        # gated_cond, not tf.cond: If ops' branch functions slow each tf.data iterator's start.
+        (suspect,) = gated_cond(
             tf.reduce_any(is_unk),
-            check_then_choose,
-            lambda _text, _is_unk, *fast: fast,
-            [normalized, is_unk, ids.flat_values, ids.row_splits],
+            has_long_chunk,
+            lambda *_: [False],
+            [normalized, is_unk, ids.row_splits],
+        )
+        values, splits = gated_cond(
+            suspect, exact, lambda _, *fast: fast, [normalized, ids.flat_values, ids.row_splits]
         )
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 

@@ -68,17 +68,3 @@ def test_bad_branches_are_named():
         mismatched_dtype(tf.constant(True), tf.constant(1))
     with pytest.raises(ValueError, match="scalar predicate"):
         vector_predicate(tf.constant([True, False]), tf.constant(1))
-
-
-def test_nested_conditionals_and_passed_through_operands():
-    # The tokenizer's shape: the outer true branch decides again; the false branches pass
-    # their operands through unchanged (no output gate of their own).
-    @tf.function
-    def pick(outer, inner, x):
-        def inner_choice(inner, x):
-            return gated_cond(inner, lambda x: [x * 10], lambda x: [x], [x])
-
-        return gated_cond(outer, inner_choice, lambda _inner, x: [x], [inner, x])[0]
-
-    for outer, inner, expected in [(True, True, 30), (True, False, 3), (False, True, 3), (False, False, 3)]:
-        assert pick(tf.constant(outer), tf.constant(inner), tf.constant(3)).numpy() == expected
