@@ -256,8 +256,11 @@ class BertTokenizer(keras.layers.Layer):
         text, restore = _flatten_strings(inputs)
         ids, starts, ends = self._tokenize_flat(text, with_offsets=True)
         if unit == "char":
-            starts = utf8.byte_to_char_offsets(text, starts)
-            ends = utf8.byte_to_char_offsets(text, ends)
+            # Both ends in one conversion: each decodes every character of the batch.
+            pairs = tf.reshape(tf.stack([starts.flat_values, ends.flat_values], axis=1), [-1])
+            both = tf.RaggedTensor.from_row_splits(pairs, ids.row_splits * 2, validate=False)
+            chars = tf.reshape(utf8.byte_to_char_offsets(text, both).flat_values, [-1, 2])
+            starts, ends = ids.with_flat_values(chars[:, 0]), ids.with_flat_values(chars[:, 1])
         return {
             "token_ids": restore(ids),
             "start_offsets": restore(starts),
